@@ -1,0 +1,37 @@
+// kio/core — the per-core executor: tasks, the runtime, time, cancellation.
+//
+// Choosing among the primitives
+// -----------------------------
+// * kio::Task<T>       a lazy coroutine; compose with co_await.             (task.hpp)
+// * kio::Runtime       owns the pinned workers; block_on() enters it.        (runtime.hpp)
+// * kio::spawn         runs a task detached on the current core.             (spawn.hpp)
+// * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
+// * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
+// * kio::timeout       bounds any awaitable; cancels it and waits for it.    (timeout.hpp)
+// * kio::CancelSource  cooperative cancellation; every task has an ambient
+//                      token that kio awaitables observe.                    (cancel.hpp)
+// * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
+//
+// Example
+// -------
+//   kio::Task<int> answer() { co_await kio::sleep_for(std::chrono::milliseconds(1)); co_return 42;
+//   } int main() { kio::Runtime rt; return rt.block_on(answer()) == 42 ? 0 : 1; }
+//
+// Limits
+// ------
+// Per-core objects (tasks, CancelSource, timers) are not thread-safe: they belong to the core that
+// created them. Cross-core work goes through the runtime's messaging, never through shared tasks.
+#pragma once
+
+#include "kio/core/cancel.hpp"
+#include "kio/core/error.hpp"
+#include "kio/core/result.hpp"
+#include "kio/core/runtime.hpp"
+#include "kio/core/runtime_options.hpp"
+#include "kio/core/sleep.hpp"
+#include "kio/core/spawn.hpp"
+#include "kio/core/task.hpp"
+#include "kio/core/this_core.hpp"
+#include "kio/core/timeout.hpp"
+#include "kio/core/with_cancel.hpp"
+#include "kio/core/yield.hpp"

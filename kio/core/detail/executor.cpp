@@ -1,0 +1,309 @@
+#include "kio/core/detail/executor.hpp"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "kio/core/detail/log.hpp"
+#include "kio/core/detail/ring_setup.hpp"
+#include "kio/core/error.hpp"
+
+namespace kio::detail {
+
+Executor& this_executor(const char* what) {
+  if (Executor* e = tls_executor) [[likely]]
+    return *e;
+  log("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime", what);
+  std::abort();
+}
+
+Executor::Executor(Runtime& rt, unsigned index, const RuntimeOptions& opts, int cpu)
+    : rt_(rt), index_(index), opts_(opts), cpu_(cpu) {
+  wake_completion_.on_cqe = &Executor::on_wake;
+  wake_completion_.self = this;
+}
+
+Executor::~Executor() {
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
+
+void Executor::init() {
+  wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (wake_fd_ < 0) {
+    const int e = errno;
+    throw SetupError(std::error_code(e, std::system_category()),
+                     fmt::format("kio: worker {}: eventfd failed: {} (raise `ulimit -n`?)", index_,
+                                 std::strerror(e)));
+  }
+  create_ring(ring_, opts_, index_, cpu_);
+  ring_ready_ = true;
+}
+
+// ---- submission ---------------------------------------------------------------------------
+
+io_uring_sqe* Executor::get_sqe_slow() {
+  for (;;) {
+    submit_pending();
+    if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
+    // Only SQPOLL leaves entries in the SQ after a submit: wait for the poller to take some.
+    if (opts_.ring_mode == RingMode::sqpoll) io_uring_sqring_wait(&ring_);
+  }
+}
+
+void Executor::submit_pending() {
+  for (;;) {
+    const int r = io_uring_submit(&ring_);
+    if (r >= 0) return;
+    if (r == -EINTR) continue;
+    if (r == -EAGAIN || r == -EBUSY) {
+      // The kernel is short of resources or the CQ is backed up: make room by reaping.
+      reap();
+      continue;
+    }
+    log("io_uring_submit failed: {}; this is a kio bug or a broken ring", std::strerror(-r));
+    std::abort();
+  }
+}
+
+void Executor::cancel(Completion* c) noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (!sqe) sqe = get_sqe_slow();
+  io_uring_prep_cancel(sqe, c, 0);
+  io_uring_sqe_set_data64(sqe, 0);
+  io_uring_sqe_set_flags(sqe, IOSQE_CQE_SKIP_SUCCESS);
+}
+
+void Executor::cancel_and_wait(Completion* c, const bool& in_flight) noexcept {
+  cancel(c);
+  while (in_flight) {
+    submit_pending();
+    io_uring_cqe* cqe = nullptr;
+    const int r = io_uring_wait_cqe(&ring_, &cqe);
+    if (r < 0 && r != -EINTR && r != -ETIME) {
+      log("io_uring_wait_cqe failed while cancelling: {}", std::strerror(-r));
+      std::abort();
+    }
+    reap();
+  }
+}
+
+// ---- completion ---------------------------------------------------------------------------
+
+std::size_t Executor::reap() {
+  struct Copied {
+    std::uint64_t user_data;
+    int res;
+    unsigned flags;
+  };
+  constexpr unsigned batch = 256;
+  std::size_t total = 0;
+  for (;;) {
+    io_uring_cqe* cqes[batch];
+    const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, batch);
+    if (n == 0) break;
+    Copied copy[batch];
+    for (unsigned i = 0; i < n; ++i)
+      copy[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
+    io_uring_cq_advance(&ring_, n);
+    for (unsigned i = 0; i < n; ++i) {
+      if (copy[i].user_data == 0) continue;
+      if (!(copy[i].flags & IORING_CQE_F_MORE)) --inflight_;
+      auto* c = reinterpret_cast<Completion*>(static_cast<std::uintptr_t>(copy[i].user_data));
+      c->on_cqe(c, copy[i].res, copy[i].flags);
+    }
+    total += n;
+    if (n < batch) break;
+  }
+  return total;
+}
+
+// ---- cross-thread entry -------------------------------------------------------------------
+
+bool Executor::inject(Injected* w) {
+  {
+    std::lock_guard lock(inject_mu_);
+    if (inject_closed_) return false;
+    w->next = nullptr;
+    if (inject_tail_)
+      inject_tail_->next = w;
+    else
+      inject_head_ = w;
+    inject_tail_ = w;
+  }
+  inject_pending_.store(true, std::memory_order_seq_cst);
+  wake();
+  return true;
+}
+
+void Executor::request_stop() noexcept {
+  stop_requested_.store(true, std::memory_order_seq_cst);
+  wake();
+}
+
+void Executor::wake() noexcept {
+  if (sleeping_.load(std::memory_order_seq_cst) && sleeping_.exchange(false)) {
+    const std::uint64_t one = 1;
+    // EAGAIN means the counter is already non-zero: a wake-up is pending anyway.
+    [[maybe_unused]] ssize_t r = ::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+void Executor::drain_injected(bool stopped) {
+  if (!stopped && !inject_pending_.load(std::memory_order_relaxed)) return;
+  Injected* head;
+  {
+    std::lock_guard lock(inject_mu_);
+    if (stopped) inject_closed_ = true;
+    inject_pending_.store(false, std::memory_order_relaxed);
+    head = std::exchange(inject_head_, nullptr);
+    inject_tail_ = nullptr;
+  }
+  while (head) {
+    Injected* next = head->next;
+    head->run(head, stopped);  // may free `head`
+    head = next;
+  }
+}
+
+void Executor::arm_wake_read() {
+  io_uring_sqe* sqe = prepare(&wake_completion_);
+  io_uring_prep_read(sqe, wake_fd_, &wake_buf_, sizeof wake_buf_, 0);
+}
+
+void Executor::on_wake(Completion* c, int, unsigned) noexcept {
+  Executor* self = static_cast<WakeCompletion*>(c)->self;
+  if (!self->stopping()) self->arm_wake_read();
+}
+
+// ---- roots --------------------------------------------------------------------------------
+
+void Executor::add_root(RootNode* n) noexcept {
+  n->prev = nullptr;
+  n->next = roots_;
+  if (roots_) roots_->prev = n;
+  roots_ = n;
+  ++root_count_;
+}
+
+void Executor::remove_root(RootNode* n) noexcept {
+  if (n->prev)
+    n->prev->next = n->next;
+  else
+    roots_ = n->next;
+  if (n->next) n->next->prev = n->prev;
+  n->prev = n->next = nullptr;
+  --root_count_;
+}
+
+// ---- the loop -----------------------------------------------------------------------------
+
+void Executor::run_ready(std::size_t limit) {
+  std::size_t n = ready_.size();
+  if (n > limit) n = limit;
+  while (n--)
+    ready_.pop().resume();
+}
+
+void Executor::wait_for_events(Clock::time_point now) {
+  Clock::time_point until = Clock::time_point::max();
+  if (!timers_.empty()) until = timers_.next_deadline();
+  if (phase_ == Phase::draining && grace_deadline_ < until) until = grace_deadline_;
+
+  sleeping_.store(true, std::memory_order_seq_cst);
+  if (inject_pending_.load(std::memory_order_seq_cst) ||
+      (stop_requested_.load(std::memory_order_seq_cst) && phase_ == Phase::running)) {
+    sleeping_.store(false, std::memory_order_relaxed);
+    submit_pending();
+    io_uring_get_events(&ring_);
+    return;
+  }
+  io_uring_cqe* cqe = nullptr;
+  int r;
+  if (until == Clock::time_point::max()) {
+    r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, nullptr, nullptr);
+  } else {
+    const auto ns = until > now ? std::chrono::duration_cast<std::chrono::nanoseconds>(until - now)
+                                : std::chrono::nanoseconds(0);
+    __kernel_timespec ts{};
+    ts.tv_sec = ns.count() / 1'000'000'000;
+    ts.tv_nsec = ns.count() % 1'000'000'000;
+    r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  }
+  sleeping_.store(false, std::memory_order_relaxed);
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
+    log("io_uring wait failed: {}", std::strerror(-r));
+    std::abort();
+  }
+}
+
+void Executor::run() {
+  tls_executor = this;
+  arm_wake_read();
+  for (;;) {
+    drain_injected(false);
+    run_ready(opts_.ready_batch);
+
+    Clock::time_point now = Clock::now();
+    if (!timers_.empty()) timers_.fire_expired(now);
+
+    if (phase_ == Phase::running && stop_requested_.load(std::memory_order_relaxed)) {
+      phase_ = Phase::draining;
+      grace_deadline_ = now + opts_.shutdown_grace;
+      shutdown_.request_cancel();
+      continue;
+    }
+    if (phase_ == Phase::draining &&
+        ((root_count_ == 0 && ready_.empty()) || now >= grace_deadline_))
+      break;
+
+    if (!ready_.empty()) {
+      // More work is queued: pick up completions without blocking.
+      if (opts_.ring_mode == RingMode::sqpoll) {
+        if (io_uring_sq_ready(&ring_) > 0) submit_pending();
+      } else if (io_uring_sq_ready(&ring_) > 0 ||
+                 (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN)) {
+        io_uring_submit_and_get_events(&ring_);
+      }
+    } else {
+      wait_for_events(now);
+    }
+    reap();
+  }
+  teardown();
+  tls_executor = nullptr;
+}
+
+void Executor::teardown() noexcept {
+  if (root_count_ > 0)
+    log("stopping with {} task(s) still running after the {} ms grace period; destroying them",
+        root_count_, opts_.shutdown_grace.count());
+  // 1. No kernel operation may still point into a frame: cancel them all and wait for every CQE.
+  if (inflight_ > 0) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    if (!sqe) sqe = get_sqe_slow();
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+    io_uring_sqe_set_data64(sqe, 0);
+  }
+  while (inflight_ > 0) {
+    submit_pending();
+    io_uring_cqe* cqe = nullptr;
+    __kernel_timespec ts{.tv_sec = 1, .tv_nsec = 0};
+    io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
+    reap();
+  }
+  // 2. Nothing runs any more: forget queued resumptions and timers, then destroy the frames.
+  ready_.clear();
+  timers_.clear();
+  while (roots_)
+    roots_->frame.destroy();  // the root's destructor unlinks it
+  ready_.clear();
+  timers_.clear();
+  // 3. Refuse further injections; work injected but not yet run learns that the worker stopped.
+  drain_injected(true);
+}
+
+}  // namespace kio::detail

@@ -1,0 +1,162 @@
+#include "kio/core/runtime.hpp"
+
+#include <fmt/core.h>
+#include <pthread.h>
+#include <sched.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include "kio/core/detail/log.hpp"
+#include "kio/core/this_core.hpp"
+
+namespace kio {
+
+namespace {
+
+std::vector<int> affinity_cpus() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  std::vector<int> cpus;
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  return cpus;
+}
+
+}  // namespace
+
+Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
+  const std::vector<int> allowed = affinity_cpus();
+  if (allowed.empty())
+    throw SetupError(std::error_code(errno, std::system_category()),
+                     "kio: sched_getaffinity failed; cannot tell which CPUs this process may use");
+  unsigned n = opts_.workers ? opts_.workers : static_cast<unsigned>(allowed.size());
+  if (n > allowed.size() && !opts_.oversubscribe)
+    throw SetupError(std::make_error_code(std::errc::invalid_argument),
+                     fmt::format("kio: {} workers requested but the process may run on only {} "
+                                 "CPU(s) (affinity mask); use at most {} workers, widen the mask "
+                                 "(taskset/cgroup cpuset), or set RuntimeOptions::oversubscribe",
+                                 n, allowed.size(), allowed.size()));
+  if (n > 1024)
+    throw SetupError(std::make_error_code(std::errc::invalid_argument),
+                     fmt::format("kio: {} workers requested; at most 1024 are supported", n));
+  opts_.workers = n;
+  for (unsigned i = 0; i < n; ++i)
+    cpus_.push_back(opts_.pin ? allowed[i % allowed.size()] : -1);
+  for (unsigned i = 0; i < n; ++i)
+    executors_.push_back(std::make_unique<detail::Executor>(*this, i, opts_, cpus_[i]));
+
+  // Start the workers; each creates its ring on its own thread and reports back.
+  std::atomic<int> ready{0};
+  std::vector<std::exception_ptr> errors(n);
+  for (unsigned i = 0; i < n; ++i)
+    threads_.emplace_back([this, i, &ready, &errors] { worker_main(i, ready, errors[i]); });
+  for (int r; (r = ready.load(std::memory_order_acquire)) < static_cast<int>(n);)
+    ready.wait(r, std::memory_order_acquire);
+  for (auto& e : errors) {
+    if (e) {
+      stop();
+      std::rethrow_exception(e);
+    }
+  }
+}
+
+Runtime::~Runtime() {
+  stop();
+}
+
+void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_ptr& error) {
+  detail::Executor& ex = *executors_[i];
+  char name[16];
+  std::snprintf(name, sizeof name, "kio-w%u", i);
+  pthread_setname_np(pthread_self(), name);
+  bool ok = true;
+  try {
+    if (cpus_[i] >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpus_[i], &set);
+      if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0)
+        throw SetupError(std::error_code(e, std::system_category()),
+                         fmt::format("kio: pinning worker {} to CPU {} failed: {}; set "
+                                     "RuntimeOptions::pin = false to run unpinned",
+                                     i, cpus_[i], std::strerror(e)));
+    }
+    ex.init();
+  } catch (...) {
+    error = std::current_exception();
+    ok = false;
+  }
+  // `ready`/`error` live in the constructor's frame: do not touch them after this.
+  ready.fetch_add(1, std::memory_order_release);
+  ready.notify_all();
+  if (ok) ex.run();
+}
+
+void Runtime::run_blocking(detail::RootTask root, detail::BlockOnBase& st) {
+  if (detail::current_executor())
+    throw std::logic_error(
+        "kio::Runtime::block_on called on a worker thread (it would deadlock); co_await the task "
+        "instead");
+  st.frame = root.release();
+  st.ex = executors_.front().get();
+  st.run = [](detail::Injected* w, bool stopped) noexcept {
+    auto* s = static_cast<detail::BlockOnBase*>(w);
+    detail::RootTask r(std::exchange(s->frame, {}));
+    if (!stopped) std::move(r).start_on(*s->ex);
+    // else: r's destructor frees the frame, which reports `abandoned`
+  };
+  if (!st.ex->inject(&st)) {
+    detail::RootTask unstarted(std::exchange(st.frame, {}));  // frees it: reports `abandoned`
+  }
+  for (int s; (s = st.status.load(std::memory_order_acquire)) == detail::BlockOnBase::running;)
+    st.status.wait(s, std::memory_order_acquire);
+  if (st.status.load(std::memory_order_acquire) == detail::BlockOnBase::abandoned)
+    throw std::system_error(std::make_error_code(std::errc::operation_canceled),
+                            "kio: the runtime stopped before block_on's task finished");
+}
+
+void Runtime::request_stop() noexcept {
+  for (auto& e : executors_)
+    e->request_stop();
+}
+
+void Runtime::stop() {
+  if (detail::current_executor() && !threads_.empty())
+    throw std::logic_error("kio::Runtime::stop called on a worker thread; use request_stop()");
+  request_stop();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+}
+
+unsigned core_count() noexcept {
+  detail::Executor* e = detail::current_executor();
+  return e ? e->runtime().workers() : 0;
+}
+
+namespace detail {
+
+void log_task_exception(const char* what) noexcept {
+  if (what)
+    log("a detached task ended with an exception: {}", what);
+  else
+    log("a detached task ended with an exception that is not a std::exception");
+}
+
+void log_line(std::string_view msg) noexcept {
+  std::string line;
+  try {
+    const unsigned core = this_core();
+    line = core == no_core ? fmt::format("kio: {}\n", msg)
+                           : fmt::format("kio[core {}]: {}\n", core, msg);
+  } catch (...) {
+    return;
+  }
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace detail
+
+}  // namespace kio

@@ -1,0 +1,41 @@
+// kio::RuntimeOptions — how a Runtime lays out its workers and rings.
+//
+//   kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .ring_mode = kio::RingMode::sqpoll});
+//
+// Threading: a plain value; copied into the runtime at construction.
+#pragma once
+
+#include <chrono>
+
+namespace kio {
+
+enum class RingMode {
+  /// IORING_SETUP_SINGLE_ISSUER | DEFER_TASKRUN: completions are processed only when the worker
+  /// asks for them, on its own thread. The default; needs Linux 6.1.
+  defer_taskrun,
+  /// IORING_SETUP_SQPOLL: a kernel thread (pinned to the worker's CPU when pinning is on) polls
+  /// the submission queue, so submitting costs no syscall while it is awake.
+  sqpoll,
+  /// IORING_SETUP_SINGLE_ISSUER | COOP_TASKRUN: for kernels without DEFER_TASKRUN (5.19+).
+  coop_taskrun,
+};
+
+struct RuntimeOptions {
+  /// Worker threads; 0 means one per CPU in the process affinity mask.
+  unsigned workers = 0;
+  RingMode ring_mode = RingMode::defer_taskrun;
+  /// Pin worker i to the i-th CPU of the process affinity mask.
+  bool pin = true;
+  /// Allow more workers than CPUs in the affinity mask (they then share CPUs round-robin).
+  bool oversubscribe = false;
+  /// Submission queue entries per ring (power of two); the completion queue is 4x this.
+  unsigned queue_depth = 1024;
+  /// How long a stopping runtime lets cancelled tasks finish before destroying their frames.
+  std::chrono::milliseconds shutdown_grace{2000};
+  /// SQPOLL only: idle time before the kernel poller sleeps.
+  unsigned sqpoll_idle_ms = 100;
+  /// Ready coroutines run per loop iteration before the ring is polled again.
+  unsigned ready_batch = 256;
+};
+
+}  // namespace kio

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Builds kio in each test configuration and runs its tests; called by tools/test.
+
+Counts GoogleTest cases individually (from --gtest_output JSON); a test registered without the
+gtest protocol counts as one case (exit 0 pass, 77 skip, anything else fail). A gtest binary that
+crashes before writing its report counts as one failure. The last line printed is always
+"N passed, N failed".
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SAN_ENV = {
+    "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0",
+    "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1",
+    "TSAN_OPTIONS": "halt_on_error=1:second_deadlock_stack=1",
+}
+
+# name -> (compiler, meson options, suites to run (None = every suite except 'bench-only'))
+CONFIGS = {
+    "gcc": ("g++", ["-Dbuildtype=debugoptimized", "-Dwerror=true"], None),
+    "clang-san": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
+                                 "-Db_sanitize=address,undefined", "-Db_lundef=false"], None),
+    "clang-tsan": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
+                                  "-Db_sanitize=thread", "-Db_lundef=false",
+                                  "-Dbenchmarks=false", "-Ddemos=false"], ["tsan"]),
+}
+
+
+def log(msg):
+    print(msg, flush=True)
+
+
+def build(name, cxx, opts):
+    bdir = ROOT / "build" / name
+    env = dict(os.environ, CXX=cxx)
+    if not (bdir / "build.ninja").exists():
+        r = subprocess.run(["meson", "setup", str(bdir), *opts], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            log(r.stdout[-4000:])
+            return None
+    else:
+        subprocess.run(["meson", "configure", str(bdir), *opts], cwd=ROOT, env=env,
+                       stdout=subprocess.DEVNULL, check=False)
+    t0 = time.time()
+    r = subprocess.run(["ninja", "-C", str(bdir)], cwd=ROOT, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        log(r.stdout[-6000:])
+        return None
+    log(f"built {name} in {time.time() - t0:.0f}s")
+    return bdir
+
+
+def run_one(cfg, t, extra):
+    """Runs one registered test; returns (passed, failed, skipped, failed_names)."""
+    cmd = list(t["cmd"])
+    env = dict(os.environ, **SAN_ENV, **(t.get("env") or {}))
+    timeout = t.get("timeout") or 300
+    is_gtest = t.get("protocol") == "gtest"
+    report = None
+    if is_gtest:
+        fd, report = tempfile.mkstemp(suffix=".json", prefix="kio-test-")
+        os.close(fd)
+        os.unlink(report)
+        cmd += [f"--gtest_output=json:{report}", *extra]
+    t0 = time.time()
+    try:
+        r = subprocess.run(cmd, cwd=t.get("workdir") or ROOT, env=env, timeout=timeout,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+        out, rc = r.stdout, r.returncode
+    except subprocess.TimeoutExpired as e:
+        out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        rc = "timeout"
+    secs = time.time() - t0
+    label = f"{cfg}/{t['name']}"
+    if is_gtest and report and os.path.exists(report):
+        data = json.load(open(report))
+        os.unlink(report)
+        passed = failed = skipped = 0
+        names = []
+        for suite in data.get("testsuites", []):
+            for case in suite.get("testsuite", []):
+                full = f"{label}:{suite['name']}.{case['name']}"
+                if case.get("result") == "SKIPPED" or case.get("status") == "NOTRUN":
+                    skipped += 1
+                elif case.get("failures"):
+                    failed += 1
+                    names.append(full)
+                else:
+                    passed += 1
+        # A sanitizer report at exit (leaks) fails the binary even when every case passed.
+        if rc != 0 and failed == 0:
+            failed += 1
+            names.append(f"{label}: exit status {rc} after all cases passed")
+    elif is_gtest:
+        passed, failed, skipped, names = 0, 1, 0, [f"{label}: crashed or timed out ({rc})"]
+    else:
+        if rc == 0:
+            passed, failed, skipped, names = 1, 0, 0, []
+        elif rc == 77:
+            passed, failed, skipped, names = 0, 0, 1, []
+        else:
+            passed, failed, skipped, names = 0, 1, 0, [f"{label}: exit status {rc}"]
+    status = "ok  " if failed == 0 else "FAIL"
+    log(f"{status} {label:<40} {passed:4d} passed {failed:3d} failed {skipped:3d} skipped  {secs:6.1f}s")
+    if failed:
+        tail = out[-8000:]
+        log("---- output (tail) ----\n" + tail + "\n----")
+    return passed, failed, skipped, names
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=sorted(CONFIGS), action="append")
+    ap.add_argument("--filter", help="run only tests whose name contains this")
+    ap.add_argument("extra", nargs="*", help="extra arguments for gtest binaries")
+    args = ap.parse_args()
+
+    totals = [0, 0, 0]
+    failures = []
+    for name, (cxx, opts, suites) in CONFIGS.items():
+        if args.only and name not in args.only:
+            continue
+        bdir = build(name, cxx, opts)
+        if bdir is None:
+            log(f"FAIL build {name}")
+            totals[1] += 1
+            failures.append(f"{name}: build failed")
+            continue
+        tests = json.loads(subprocess.run(["meson", "introspect", "--tests", str(bdir)],
+                                          capture_output=True, text=True, check=True).stdout)
+        for t in tests:
+            tsuites = [s.split(":")[-1] for s in t.get("suite", [])]
+            if suites is not None and not any(s in suites for s in tsuites):
+                continue
+            if "bench-only" in tsuites:
+                continue
+            if args.filter and args.filter not in t["name"]:
+                continue
+            p, f, s, names = run_one(name, t, args.extra)
+            totals[0] += p
+            totals[1] += f
+            totals[2] += s
+            failures += names
+
+    if failures:
+        log("\nfailed:")
+        for f in failures:
+            log(f"  {f}")
+    if totals[2]:
+        log(f"{totals[2]} skipped")
+    print(f"{totals[0]} passed, {totals[1]} failed", flush=True)
+    return 1 if totals[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
