@@ -20,12 +20,14 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/root_task.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/result.hpp"
 #include "kio/core/runtime_options.hpp"
 #include "kio/core/task.hpp"
 
@@ -90,6 +92,16 @@ class Runtime {
     run_blocking(std::move(root), st);
     if (st.error) std::rethrow_exception(st.error);
     if constexpr (!std::is_void_v<T>) return std::move(*st.value);
+  }
+
+  /// Queues `task` detached on worker `core`, from any thread. Returns operation_canceled (and
+  /// destroys the task) if that worker has shut down. Throws std::out_of_range for a bad core.
+  template <class T>
+  Result<void> spawn_on(unsigned core, Task<T> task) {
+    if (core >= workers()) throw std::out_of_range("kio::Runtime::spawn_on: no such core");
+    if (!detail::detached_root(std::move(task)).launch_on(*executors_[core]))
+      return std::errc::operation_canceled;
+    return {};
   }
 
   /// Starts a graceful stop of every worker and returns at once. Safe from any thread.

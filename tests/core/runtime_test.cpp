@@ -324,3 +324,45 @@ TEST(Runtime, StopIsIdempotentAndRequestStopWorksFromATask) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Runtime, SpawnOnRunsOnTheTargetCore) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+  auto body = []() -> kio::Task<std::vector<unsigned>> {
+    std::vector<unsigned> seen(2, kio::no_core);
+    std::atomic<int> done{0};
+    auto probe = [](std::vector<unsigned>& seen, unsigned slot,
+                    std::atomic<int>& done) -> kio::Task<void> {
+      seen[slot] = kio::this_core();
+      done.fetch_add(1);
+      co_return;
+    };
+    for (unsigned c = 0; c < 2; ++c) {
+      auto r = co_await kio::spawn_on(c, probe(seen, c, done));
+      EXPECT_TRUE(r);
+    }
+    while (done.load() < 2)
+      co_await kio::sleep_for(std::chrono::milliseconds(1));
+    co_return seen;
+  };
+  EXPECT_EQ(rt.block_on(body()), (std::vector<unsigned>{0, 1}));
+}
+
+TEST(Runtime, RuntimeSpawnOnFromOutside) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+  std::atomic<unsigned> where{kio::no_core};
+  auto probe = [](std::atomic<unsigned>& w) -> kio::Task<void> {
+    w.store(kio::this_core());
+    w.notify_one();
+    co_return;
+  };
+  ASSERT_TRUE(rt.spawn_on(1, probe(where)));
+  where.wait(kio::no_core);
+  EXPECT_EQ(where.load(), 1u);
+  EXPECT_THROW((void)rt.spawn_on(7, probe(where)), std::out_of_range);
+  rt.stop();
+  EXPECT_FALSE(rt.spawn_on(1, probe(where)));
+}
+
+}  // namespace

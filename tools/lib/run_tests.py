@@ -39,7 +39,7 @@ def log(msg):
 
 
 def build(name, cxx, opts):
-    bdir = ROOT / "build" / name
+    bdir = Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build")) / name
     env = dict(os.environ, CXX=cxx)
     if not (bdir / "build.ninja").exists():
         r = subprocess.run(["meson", "setup", str(bdir), *opts], cwd=ROOT, env=env,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstddef>
 #include <exception>
 #include <utility>
 
@@ -21,6 +22,11 @@ class [[nodiscard]] RootTask {
   struct promise_type : PromiseBase {
     RootNode node;
     Executor* owner = nullptr;
+    /// Carries the frame to another core (spawn_on); `run` starts it there.
+    struct LaunchNode : Injected {
+      Executor* target = nullptr;
+      promise_type* self = nullptr;
+    } launch;
     void (*on_exit)(void* ctx) noexcept = nullptr;  // runs last, when the frame goes away
     void* exit_ctx = nullptr;
 
@@ -46,6 +52,22 @@ class [[nodiscard]] RootTask {
 
   promise_type& promise() noexcept { return h_.promise(); }
   handle_type release() noexcept { return std::exchange(h_, {}); }
+
+  /// Queues the frame on `target`, from any thread. Returns false (the frame is then destroyed)
+  /// when the target has already shut down.
+  bool launch_on(Executor& target) && {
+    promise_type& p = h_.promise();
+    p.launch.target = &target;
+    p.launch.self = &p;
+    p.launch.run = [](Injected* n, bool stopped) noexcept {
+      auto* l = static_cast<typename promise_type::LaunchNode*>(n);
+      RootTask r(handle_type::from_promise(*l->self));
+      if (!stopped) std::move(r).start_on(*l->target);
+    };
+    if (!target.inject(&p.launch)) return false;
+    h_ = {};
+    return true;
+  }
 
   /// Hands the frame to `ex` (call on ex's thread): registered as a root, queued to run.
   void start_on(Executor& ex) && {
