@@ -1,0 +1,46 @@
+// SmallString<N>: an append-only byte string that stays inline up to N bytes (no allocation for
+// the few header lines a typical response carries) and moves to the heap beyond that.
+// Threading: plain value.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace kio::http::detail {
+
+template <std::size_t N>
+requires(N > 0) class SmallString {
+ public:
+  void append(std::string_view s) {
+    if (!on_heap_) {
+      if (size_ + s.size() <= N) {
+        if (!s.empty()) std::memcpy(inline_ + size_, s.data(), s.size());
+        size_ += s.size();
+        return;
+      }
+      heap_.reserve(2 * (size_ + s.size()));
+      heap_.assign(inline_, size_);
+      on_heap_ = true;
+    }
+    heap_.append(s);
+  }
+  std::string_view view() const noexcept {
+    return on_heap_ ? std::string_view(heap_) : std::string_view(inline_, size_);
+  }
+  std::size_t size() const noexcept { return on_heap_ ? heap_.size() : size_; }
+  void clear() noexcept {
+    size_ = 0;
+    on_heap_ = false;
+    heap_.clear();
+  }
+
+ private:
+  char inline_[N];
+  std::size_t size_ = 0;
+  bool on_heap_ = false;
+  std::string heap_;
+};
+
+}  // namespace kio::http::detail

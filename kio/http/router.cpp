@@ -1,0 +1,181 @@
+// Router: a trie of path segments; each node holds the handlers of the routes ending there.
+#include "kio/http/router.hpp"
+
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "kio/http/detail/chars.hpp"
+
+namespace kio::http {
+
+struct Router::Node {
+  std::vector<std::pair<std::string, std::unique_ptr<Node>>> literals;
+  std::unique_ptr<Node> param;  // ":name"
+  std::string param_name;
+  std::unique_ptr<Node> rest;  // "*name"
+  std::string rest_name;
+  std::vector<std::pair<std::string, Handler>> handlers;  // method -> handler
+  std::unique_ptr<Handler> any;                           // method "*"
+  std::string allow;
+
+  bool has_routes() const noexcept { return any || !handlers.empty(); }
+
+  void rebuild_allow() {
+    allow.clear();
+    bool get = false, head = false;
+    for (auto& [m, h] : handlers) {
+      if (!allow.empty()) allow += ", ";
+      allow += m;
+      get |= m == "GET";
+      head |= m == "HEAD";
+    }
+    if (get && !head) allow += ", HEAD";
+  }
+};
+
+Router::Router() : root_(std::make_unique<Node>()) {}
+Router::Router(Router&&) noexcept = default;
+Router& Router::operator=(Router&&) noexcept = default;
+Router::~Router() = default;
+
+namespace {
+
+[[noreturn]] void bad_pattern(std::string_view pattern, const char* why) {
+  throw std::invalid_argument("kio::http::Router: pattern \"" + std::string(pattern) +
+                              "\": " + why);
+}
+
+bool valid_method(std::string_view m) {
+  if (m == "*") return true;
+  if (m.empty()) return false;
+  for (char c : m)
+    if (!detail::is(c, detail::tchar)) return false;
+  return true;
+}
+
+}  // namespace
+
+Router& Router::route(std::string_view method, std::string_view pattern, Handler handler) {
+  if (!valid_method(method))
+    throw std::invalid_argument("kio::http::Router: invalid method \"" + std::string(method) +
+                                "\"");
+  if (pattern.empty() || pattern[0] != '/') bad_pattern(pattern, "must start with '/'");
+  Node* n = root_.get();
+  std::string_view rest = pattern.substr(1);
+  std::size_t captures = 0;
+  for (;;) {
+    std::size_t slash = rest.find('/');
+    std::string_view seg = rest.substr(0, slash);
+    if (!seg.empty() && seg[0] == ':') {
+      std::string_view name = seg.substr(1);
+      if (name.empty()) bad_pattern(pattern, "':' needs a name");
+      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
+      if (!n->param) {
+        n->param = std::make_unique<Node>();
+        n->param_name = name;
+      } else if (n->param_name != name) {
+        bad_pattern(pattern, "conflicting parameter names at the same position");
+      }
+      n = n->param.get();
+    } else if (!seg.empty() && seg[0] == '*') {
+      if (slash != std::string_view::npos) bad_pattern(pattern, "'*' must be the last segment");
+      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
+      std::string_view name = seg.substr(1);
+      if (!n->rest) {
+        n->rest = std::make_unique<Node>();
+        n->rest_name = name;
+      } else if (n->rest_name != name) {
+        bad_pattern(pattern, "conflicting '*' names at the same position");
+      }
+      n = n->rest.get();
+    } else {
+      Node* next = nullptr;
+      for (auto& [text, child] : n->literals)
+        if (text == seg) next = child.get();
+      if (!next) {
+        n->literals.emplace_back(std::string(seg), std::make_unique<Node>());
+        next = n->literals.back().second.get();
+      }
+      n = next;
+    }
+    if (slash == std::string_view::npos) break;
+    rest = rest.substr(slash + 1);
+  }
+  if (method == "*") {
+    if (n->any) bad_pattern(pattern, "duplicate route for any method");
+    n->any = std::make_unique<Handler>(std::move(handler));
+    return *this;
+  }
+  for (auto& [m, h] : n->handlers)
+    if (m == method) bad_pattern(pattern, "duplicate route");
+  n->handlers.emplace_back(std::string(method), std::move(handler));
+  n->rebuild_allow();
+  return *this;
+}
+
+namespace {
+
+struct Walk {
+  Request& req;
+  const Handler* found = nullptr;
+  const std::string* allow = nullptr;  // first node whose path matched without the method
+};
+
+template <class NodeT>
+bool walk(const NodeT& n, std::string_view rest, bool more, Walk& w) {
+  if (!more) {
+    if (!n.has_routes()) return false;
+    std::string_view m = w.req.method_name;
+    for (auto& [method, h] : n.handlers)
+      if (method == m) {
+        w.found = &h;
+        return true;
+      }
+    if (n.any) {
+      w.found = n.any.get();
+      return true;
+    }
+    if (w.req.method == Method::head)
+      for (auto& [method, h] : n.handlers)
+        if (method == "GET") {
+          w.found = &h;
+          return true;
+        }
+    if (!w.allow) w.allow = &n.allow;
+    return false;
+  }
+  std::size_t slash = rest.find('/');
+  std::string_view seg = rest.substr(0, slash);
+  std::string_view next =
+      slash == std::string_view::npos ? std::string_view{} : rest.substr(slash + 1);
+  bool next_more = slash != std::string_view::npos;
+  for (auto& [text, child] : n.literals)
+    if (text == seg && walk(*child, next, next_more, w)) return true;
+  PathParams& params = w.req.params;
+  std::size_t mark = params.size();
+  if (n.param && !seg.empty()) {
+    params.push(n.param_name, seg);
+    if (walk(*n.param, next, next_more, w)) return true;
+    params.resize(mark);
+  }
+  if (n.rest) {
+    params.push(n.rest_name, rest);
+    if (walk(*n.rest, {}, false, w)) return true;
+    params.resize(mark);
+  }
+  return false;
+}
+
+}  // namespace
+
+Router::Match Router::match(Request& req) const noexcept {
+  req.params.clear();
+  if (req.path.empty() || req.path[0] != '/') return {};
+  Walk w{req};
+  if (walk(*root_, req.path.substr(1), true, w)) return Match{Status::ok, w.found, {}};
+  if (w.allow) return Match{Status::method_not_allowed, nullptr, *w.allow};
+  return {};
+}
+
+}  // namespace kio::http

@@ -1,0 +1,153 @@
+// Description: Router — literal/`:param`/`*rest` matching with backtracking, 404 vs 405 with
+// Allow, any-method routes and unknown methods, HEAD falling back to GET, pattern errors.
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+
+#include "kio/http/router.hpp"
+
+namespace http = kio::http;
+
+namespace {
+
+http::Handler tag(std::string name) {
+  return [name](http::Request&) { return http::Response::text(name); };
+}
+
+struct Probe {
+  http::Request req;
+  http::Router::Match m;
+  std::string which;  // the handler's tag
+};
+
+Probe probe(const http::Router& r, std::string_view method, std::string_view path) {
+  Probe p;
+  p.req.method_name = method;
+  p.req.method = http::method_from_token(method);
+  p.req.path = path;
+  p.m = r.match(p.req);
+  if (p.m.handler) p.which = std::string(p.m.handler->call(p.req).body());
+  return p;
+}
+
+http::Router sample() {
+  http::Router r;
+  r.get("/", tag("root"));
+  r.get("/users", tag("users"));
+  r.post("/users", tag("create"));
+  r.get("/users/:id", tag("user"));
+  r.get("/users/me", tag("me"));
+  r.del("/users/:id", tag("delete"));
+  r.get("/users/:id/posts/:post", tag("post"));
+  r.get("/a/:x/c", tag("axc"));
+  r.get("/a/b/d", tag("abd"));
+  r.get("/static/*file", tag("static"));
+  r.any("/echo", tag("echo"));
+  r.route("BREW", "/pot", tag("brew"));
+  r.get("/slash/", tag("slash"));
+  return r;
+}
+
+TEST(Router, LiteralAndRoot) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "GET", "/").which, "root");
+  EXPECT_EQ(probe(r, "GET", "/users").which, "users");
+  EXPECT_EQ(probe(r, "POST", "/users").which, "create");
+}
+
+TEST(Router, ParamsAreCaptured) {
+  auto r = sample();
+  auto p = probe(r, "GET", "/users/42");
+  EXPECT_EQ(p.which, "user");
+  EXPECT_EQ(p.req.param("id"), "42");
+  auto q = probe(r, "GET", "/users/7/posts/hello");
+  EXPECT_EQ(q.which, "post");
+  EXPECT_EQ(q.req.param("id"), "7");
+  EXPECT_EQ(q.req.param("post"), "hello");
+  EXPECT_EQ(q.req.param("nope"), "");
+}
+
+TEST(Router, LiteralBeatsParamAndBacktracks) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "GET", "/users/me").which, "me");
+  EXPECT_EQ(probe(r, "GET", "/a/b/d").which, "abd");
+  auto p = probe(r, "GET", "/a/b/c");  // literal "b" dead-ends, ":x" matches
+  EXPECT_EQ(p.which, "axc");
+  EXPECT_EQ(p.req.param("x"), "b");
+  EXPECT_EQ(p.req.params.size(), 1u);
+}
+
+TEST(Router, CatchAll) {
+  auto r = sample();
+  auto p = probe(r, "GET", "/static/css/site.css");
+  EXPECT_EQ(p.which, "static");
+  EXPECT_EQ(p.req.param("file"), "css/site.css");
+  EXPECT_EQ(probe(r, "GET", "/static/").req.param("file"), "");
+  EXPECT_EQ(probe(r, "GET", "/static").m.status, http::Status::not_found);
+}
+
+TEST(Router, EmptySegmentsAndTrailingSlash) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "GET", "/slash/").which, "slash");
+  EXPECT_EQ(probe(r, "GET", "/slash").m.status, http::Status::not_found);
+  EXPECT_EQ(probe(r, "GET", "/users/").m.status, http::Status::not_found);  // ":id" is non-empty
+  EXPECT_EQ(probe(r, "GET", "//").m.status, http::Status::not_found);
+}
+
+TEST(Router, MethodNotAllowedListsAllow) {
+  auto r = sample();
+  auto p = probe(r, "PUT", "/users");
+  EXPECT_EQ(p.m.status, http::Status::method_not_allowed);
+  EXPECT_EQ(p.m.allow, "GET, POST, HEAD");
+  auto q = probe(r, "PATCH", "/users/3");
+  EXPECT_EQ(q.m.status, http::Status::method_not_allowed);
+  EXPECT_EQ(q.m.allow, "GET, DELETE, HEAD");
+}
+
+TEST(Router, UnknownMethodsReachTheRouter) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "BREW", "/pot").which, "brew");
+  EXPECT_EQ(probe(r, "WHATEVER", "/echo").which, "echo");
+  EXPECT_EQ(probe(r, "WHATEVER", "/users").m.status, http::Status::method_not_allowed);
+  EXPECT_EQ(probe(r, "WHATEVER", "/nowhere").m.status, http::Status::not_found);
+  EXPECT_EQ(probe(r, "get", "/users").m.status, http::Status::method_not_allowed);  // case
+}
+
+TEST(Router, HeadUsesGet) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "HEAD", "/users/1").which, "user");
+  EXPECT_EQ(probe(r, "HEAD", "/pot").m.status, http::Status::method_not_allowed);
+}
+
+TEST(Router, NotFound) {
+  auto r = sample();
+  EXPECT_EQ(probe(r, "GET", "/nope").m.status, http::Status::not_found);
+  EXPECT_EQ(probe(r, "GET", "*").m.status, http::Status::not_found);
+  EXPECT_EQ(probe(r, "GET", "").m.status, http::Status::not_found);
+}
+
+TEST(Router, BadPatternsThrow) {
+  http::Router r;
+  EXPECT_THROW(r.get("nope", tag("x")), std::invalid_argument);
+  EXPECT_THROW(r.get("/a/:", tag("x")), std::invalid_argument);
+  EXPECT_THROW(r.get("/a/*rest/b", tag("x")), std::invalid_argument);
+  EXPECT_THROW(r.route("G T", "/", tag("x")), std::invalid_argument);
+  r.get("/u/:id", tag("x"));
+  EXPECT_THROW(r.get("/u/:name/x", tag("x")), std::invalid_argument);
+  EXPECT_THROW(r.get("/u/:id", tag("y")), std::invalid_argument);
+  EXPECT_THROW(r.get("/:a/:b/:c/:d/:e/:f/:g/:h/:i", tag("x")), std::invalid_argument);
+}
+
+TEST(Router, AsyncHandlersAreMarked) {
+  http::Router r;
+  r.get("/s", [](http::Request&) { return http::Response(); });
+  r.get("/a", [](http::Request&) -> kio::Task<http::Response> { co_return http::Response(); });
+  EXPECT_FALSE(probe(r, "GET", "/s").m.handler->is_async());
+  http::Request req;
+  req.method_name = "GET";
+  req.path = "/a";
+  EXPECT_TRUE(r.match(req).handler->is_async());
+}
+
+}  // namespace
