@@ -1,0 +1,83 @@
+// ConnRegistry — the live HTTP connections of one core, for graceful stop.
+//
+// Each connection registers an intrusive node for its lifetime. While it waits for a new request
+// with nothing buffered it publishes a CancelSource in `idle`; stop() cancels exactly those waits
+// (in-flight requests finish and get "Connection: close"), and drained() resumes once the last
+// connection has unregistered.
+// Threading: one registry per core, used only on that core.
+// Lifetime: nodes live in connection frames and unregister before the frame ends; the registry
+// must outlive every registered node.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+
+#include "kio/core/cancel.hpp"
+#include "kio/core/detail/executor.hpp"
+
+namespace kio::http::detail {
+
+struct ConnNode {
+  ConnNode* prev = nullptr;
+  ConnNode* next = nullptr;
+  CancelSource* idle = nullptr;  // set while waiting, idle, for the next request
+};
+
+class ConnRegistry {
+ public:
+  ConnRegistry() = default;
+  ConnRegistry(const ConnRegistry&) = delete;
+  ConnRegistry& operator=(const ConnRegistry&) = delete;
+
+  void add(ConnNode* n) noexcept {
+    n->prev = nullptr;
+    n->next = head_;
+    if (head_) head_->prev = n;
+    head_ = n;
+    ++size_;
+  }
+  void remove(ConnNode* n) noexcept {
+    if (n->prev)
+      n->prev->next = n->next;
+    else
+      head_ = n->next;
+    if (n->next) n->next->prev = n->prev;
+    n->prev = n->next = nullptr;
+    if (--size_ == 0 && waiter_) {
+      ex_->schedule(waiter_);
+      waiter_ = {};
+    }
+  }
+  std::size_t size() const noexcept { return size_; }
+  bool stopping() const noexcept { return stopping_; }
+
+  /// Starts a graceful stop: idle connections are cancelled, busy ones close after their
+  /// current response. Idempotent.
+  void stop() noexcept {
+    stopping_ = true;
+    for (ConnNode* n = head_; n; n = n->next)
+      if (n->idle) n->idle->request_cancel();
+  }
+
+  /// Awaitable: resumes when no connection is registered (at once if none is). Not cancellable:
+  /// connections end by themselves (timeouts bound how long that takes) or by runtime shutdown.
+  struct [[nodiscard]] Drained {
+    ConnRegistry& r;
+    bool await_ready() const noexcept { return r.size_ == 0; }
+    void await_suspend(std::coroutine_handle<> h) noexcept {
+      r.ex_ = &kio::detail::this_executor("kio::http drained");
+      r.waiter_ = h;
+    }
+    void await_resume() const noexcept {}
+  };
+  Drained drained() noexcept { return Drained{*this}; }
+
+ private:
+  ConnNode* head_ = nullptr;
+  std::size_t size_ = 0;
+  bool stopping_ = false;
+  kio::detail::Executor* ex_ = nullptr;
+  std::coroutine_handle<> waiter_{};
+};
+
+}  // namespace kio::http::detail

@@ -1,0 +1,341 @@
+// Connection<Stream> — serves HTTP/1.1 on one connected stream: receive, parse, dispatch, send.
+//
+// Per receive batch: every complete request in the received bytes is parsed in place and
+// dispatched in order (sync handlers inline, async ones awaited one after another); all their
+// responses are serialised into one output buffer (bodies over 2 KiB are referenced, not copied)
+// and leave in ONE vectored send_all. Only then is the unfinished tail of the batch (a request cut
+// by the end of the buffer) copied into the per-connection carry buffer, and the receive buffer
+// released: request views, and responses borrowing them (echo), stay valid until the send is done.
+//
+// Stream requirements (kio::net::TcpStream satisfies them; tests use an in-memory fake):
+//   co_await s.recv()                -> Result<B>; B owns a received buffer (a lease), has
+//                                       data() (char* or std::byte*, writable) and size();
+//                                       size() == 0 or an error means the peer is gone
+//   co_await s.send_all(span<iovec>) -> Result<void>: everything sent, or an error
+//   s.shutdown_write()               -> Result<void> (FIN after the last response)
+//   co_await s.close()               -> anything
+// Timeouts: the header section must be complete within header_timeout of its first byte
+// (slowloris), each body read within body_timeout, an idle keep-alive connection lives
+// idle_timeout, a send may take send_timeout. A request cut short by a timeout gets 408.
+// Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
+// a handler exception gets 500 and close. After such a response, and after "Connection: close",
+// the connection is closed cleanly: flush, FIN, read and discard for up to linger_timeout, close.
+// Graceful stop (ConnRegistry::stop): an idle connection closes at once; a busy one finishes the
+// request at hand, answers it with "Connection: close" and closes.
+// Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
+// shutdown) ends every wait; the connection then closes without answering.
+// Lifetime: the stream, router, options and registry must outlive run().
+#pragma once
+
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <chrono>
+#include <concepts>
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "kio/core/cancel.hpp"
+#include "kio/core/detail/await_traits.hpp"
+#include "kio/core/result.hpp"
+#include "kio/core/task.hpp"
+#include "kio/core/timeout.hpp"
+#include "kio/core/with_cancel.hpp"
+#include "kio/http/detail/conn_registry.hpp"
+#include "kio/http/detail/date.hpp"
+#include "kio/http/detail/serialize.hpp"
+#include "kio/http/parser.hpp"
+#include "kio/http/response.hpp"
+#include "kio/http/router.hpp"
+#include "kio/http/server_options.hpp"
+
+namespace kio::http::detail {
+
+/// The received-buffer type of a stream: what `co_await s.recv()` holds on success.
+template <class S>
+using recv_buffer_t =
+    typename kio::detail::await_result_t<decltype(std::declval<S&>().recv())>::value_type;
+
+template <class S>
+concept HttpStream = requires(S& s, std::span<const iovec> iov) {
+  s.recv();
+  s.send_all(iov);
+  { s.shutdown_write() } -> std::same_as<Result<void>>;
+  s.close();
+  requires requires(recv_buffer_t<S> & b) {
+    b.data();
+    { b.size() } -> std::convertible_to<std::size_t>;
+  };
+};
+
+/// Bodies up to this size are copied into the output buffer; larger ones are sent in place.
+inline constexpr std::size_t inline_body_limit = 2048;
+/// iovecs per sendmsg (IOV_MAX).
+inline constexpr std::size_t max_iov = 1024;
+/// A carry buffer that grew past this is released when it empties.
+inline constexpr std::size_t carry_keep_capacity = 64 * 1024;
+
+template <class Stream>
+requires HttpStream<Stream>
+class Connection {
+ public:
+  Connection(Stream& stream, const Router& router, const ServerOptions& opts, ConnRegistry& reg)
+      : stream_(stream), router_(router), opts_(opts), registry_(reg), parser_(opts.limits) {}
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  /// Serves until the peer leaves, an error or timeout, `Connection: close`, or a stop. Never
+  /// throws; closes the stream before returning.
+  Task<void> run();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  using Buffer = recv_buffer_t<Stream>;
+
+  struct Segment {
+    std::size_t out_end;  // out_ bytes before this body
+    std::size_t held;     // index into held_
+  };
+
+  static std::span<char> chars(Buffer& b) noexcept {
+    return {reinterpret_cast<char*>(b.data()), static_cast<std::size_t>(b.size())};
+  }
+
+  bool dispatch_sync(Request& req, const Router::Match& m);
+  bool append_response(const Request& req, Response&& resp, std::string_view extra = {});
+  void append_error(Status s);
+  Task<Result<void>> flush();
+  Task<void> linger_close();
+  void keep_leftover(std::span<char> data, std::size_t off);
+
+  Stream& stream_;
+  const Router& router_;
+  const ServerOptions& opts_;
+  ConnRegistry& registry_;
+  ConnNode node_;
+  RequestParser parser_;
+  std::vector<char> carry_;     // an unfinished request's bytes, when one straddles receives
+  std::string out_;             // serialised response heads and small bodies
+  std::vector<Segment> segs_;   // large bodies, in order
+  std::vector<Response> held_;  // responses whose bodies are sent in place
+  std::vector<iovec> iov_;
+  std::string_view date_;
+  Clock::time_point head_deadline_{};
+  bool continue_sent_ = false;
+};
+
+template <class Stream>
+requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
+  registry_.add(&node_);
+  struct Unregister {
+    ConnRegistry& r;
+    ConnNode* n;
+    ~Unregister() { r.remove(n); }
+  } unregister{registry_, &node_};
+
+  bool linger = false;
+  for (;;) {
+    // ---- receive: idle (cancellable by stop), or in the middle of a request (timed)
+    Result<Buffer> got = std::errc::operation_canceled;
+    if (carry_.empty()) {
+      if (registry_.stopping()) break;
+      CancelSource idle(co_await this_cancel_token());
+      node_.idle = &idle;
+      got = co_await with_cancel(idle.token(), kio::timeout(opts_.idle_timeout, stream_.recv()));
+      node_.idle = nullptr;
+      if (!got) break;  // idle timeout, stop, shutdown, reset: nothing to answer
+      head_deadline_ = Clock::now() + opts_.header_timeout;
+    } else {
+      auto now = Clock::now();
+      auto wait = parser_.head_complete()
+                      ? std::chrono::duration_cast<Clock::duration>(opts_.body_timeout)
+                      : (head_deadline_ > now ? head_deadline_ - now : Clock::duration::zero());
+      got = co_await kio::timeout(wait, stream_.recv());
+      if (!got) {
+        if (got.error() == std::errc::timed_out) {
+          append_error(Status::request_timeout);
+          if (co_await flush()) linger = true;
+        }
+        break;
+      }
+    }
+    Buffer buf = std::move(*got);
+    std::span<char> bytes = chars(buf);
+    if (bytes.empty()) break;  // orderly shutdown by the peer
+
+    // ---- parse and dispatch every complete request of the batch
+    std::span<char> data = bytes;
+    if (!carry_.empty()) {
+      carry_.insert(carry_.end(), bytes.begin(), bytes.end());
+      data = std::span<char>(carry_);
+    }
+    date_ = date_cache().line();
+    std::size_t off = 0;
+    bool close = false;
+    while (off < data.size() && !close) {
+      ParseResult r = parser_.parse(data.subspan(off));
+      if (r.state == ParseState::incomplete) {
+        if (parser_.head_complete() && parser_.request().expect_continue && !continue_sent_) {
+          out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+          continue_sent_ = true;
+        }
+        break;
+      }
+      if (r.state == ParseState::error) {
+        append_error(r.status);
+        close = true;
+        break;
+      }
+      Request& req = parser_.request();
+      Router::Match m = router_.match(req);
+      if (m.status == Status::ok && m.handler->is_async()) {
+        Response resp;
+        bool failed = false;
+        try {
+          resp = co_await m.handler->call_async(req);
+        } catch (...) {
+          failed = true;
+        }
+        if (failed) {
+          append_error(Status::internal_server_error);
+          close = true;
+        } else {
+          close = !append_response(req, std::move(resp));
+        }
+      } else {
+        close = !dispatch_sync(req, m);
+      }
+      off += r.consumed;
+      parser_.reset();
+      continue_sent_ = false;
+    }
+
+    // ---- one vectored send for the whole batch, then keep the unfinished tail
+    if (!out_.empty()) {
+      if (!co_await flush()) break;
+    }
+    if (close) {
+      linger = true;
+      break;
+    }
+    keep_leftover(data, off);
+    if (!carry_.empty() && off > 0) head_deadline_ = Clock::now() + opts_.header_timeout;
+  }
+  if (linger) co_await linger_close();
+  co_await stream_.close();
+}
+
+/// Runs a synchronous handler (or answers 404/405); false when the connection must close.
+template <class Stream>
+requires HttpStream<Stream>
+bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
+  if (m.status == Status::ok) {
+    try {
+      return append_response(req, m.handler->call(req));
+    } catch (...) {
+      append_error(Status::internal_server_error);
+      return false;
+    }
+  }
+  Response resp(m.status);
+  resp.text_body(std::string(reason_phrase(m.status)));
+  if (m.status != Status::method_not_allowed) return append_response(req, std::move(resp));
+  std::string allow = "Allow: ";
+  allow.append(m.allow);
+  allow.append("\r\n");
+  return append_response(req, std::move(resp), allow);
+}
+
+/// Serialises `resp` for `req`; returns whether the connection stays open afterwards.
+template <class Stream>
+requires HttpStream<Stream>
+bool Connection<Stream>::append_response(const Request& req, Response&& resp,
+                                         std::string_view extra) {
+  bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
+  bool has_body = status_allows_body(resp.status());
+  std::string_view body = resp.body();
+  HeadOptions ho;
+  ho.keep_alive = keep;
+  ho.http10 = req.version_minor == 0;
+  ho.date_line = date_;
+  ho.extra_lines = extra;
+  append_head(out_, resp, has_body ? body.size() : 0, ho);
+  if (has_body && req.method != Method::head && !body.empty()) {
+    if (body.size() <= inline_body_limit) {
+      out_.append(body);
+    } else {
+      segs_.push_back(Segment{out_.size(), held_.size()});
+      held_.push_back(std::move(resp));
+    }
+  }
+  return keep;
+}
+
+template <class Stream>
+requires HttpStream<Stream>
+void Connection<Stream>::append_error(Status s) {
+  Response resp(s);
+  resp.text_body(std::string(reason_phrase(s)) + "\n");
+  HeadOptions ho;
+  ho.keep_alive = false;
+  ho.date_line = date_.empty() ? date_cache().line() : date_;
+  append_head(out_, resp, resp.body().size(), ho);
+  out_.append(resp.body());
+}
+
+template <class Stream>
+requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::flush() {
+  iov_.clear();
+  std::size_t prev = 0;
+  for (const Segment& s : segs_) {
+    if (s.out_end > prev) iov_.push_back(iovec{out_.data() + prev, s.out_end - prev});
+    std::string_view b = held_[s.held].body();
+    iov_.push_back(iovec{const_cast<char*>(b.data()), b.size()});
+    prev = s.out_end;
+  }
+  if (out_.size() > prev) iov_.push_back(iovec{out_.data() + prev, out_.size() - prev});
+  Result<void> r;
+  for (std::size_t at = 0; at < iov_.size() && r; at += max_iov) {
+    std::span<const iovec> part(iov_.data() + at, std::min(max_iov, iov_.size() - at));
+    r = co_await kio::timeout(opts_.send_timeout, stream_.send_all(part));
+  }
+  out_.clear();
+  segs_.clear();
+  held_.clear();
+  co_return r;
+}
+
+/// Half-closes, then reads and drops whatever the client still sends (bounded by time), so the
+/// kernel does not answer unread data with a reset that could destroy our last response.
+template <class Stream>
+requires HttpStream<Stream> Task<void> Connection<Stream>::linger_close() {
+  if (!stream_.shutdown_write()) co_return;
+  auto deadline = Clock::now() + opts_.linger_timeout;
+  for (;;) {
+    auto now = Clock::now();
+    if (now >= deadline) break;
+    Result<Buffer> got = co_await kio::timeout(deadline - now, stream_.recv());
+    if (!got || got->size() == 0) break;
+  }
+}
+
+template <class Stream>
+requires HttpStream<Stream>
+void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off) {
+  if (data.data() == carry_.data()) {
+    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(off));
+  } else {
+    carry_.assign(data.begin() + static_cast<std::ptrdiff_t>(off), data.end());
+  }
+  if (carry_.empty() && carry_.capacity() > carry_keep_capacity) {
+    std::vector<char>().swap(carry_);
+  }
+}
+
+}  // namespace kio::http::detail

@@ -1,0 +1,457 @@
+// Description: the per-connection HTTP engine over an in-memory stream — one vectored send per
+// receive batch, order under pipelining (sync and async handlers), any split of the input,
+// keep-alive over 10,000 requests, 100-continue, errors answered then closed cleanly, timeouts
+// (header/body/idle) and graceful stop.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <deque>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "kio/core/runtime.hpp"
+#include "kio/core/sleep.hpp"
+#include "kio/core/spawn.hpp"
+#include "kio/core/yield.hpp"
+#include "kio/http/detail/connection.hpp"
+
+namespace http = kio::http;
+using namespace std::chrono_literals;
+
+namespace {
+
+kio::Runtime& rt() {
+  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
+  return r;
+}
+
+const std::string stall = std::string("\0STALL", 6);  // script item: block until cancelled
+
+/// A received buffer; counts how many are alive so tests can check they are released.
+struct FakeBuf {
+  static inline int live = 0;
+  std::vector<char> bytes;
+  explicit FakeBuf(std::string_view s = {}) : bytes(s.begin(), s.end()) { ++live; }
+  FakeBuf(FakeBuf&& o) noexcept : bytes(std::move(o.bytes)) { ++live; }
+  FakeBuf& operator=(FakeBuf&& o) noexcept {
+    bytes = std::move(o.bytes);
+    return *this;
+  }
+  ~FakeBuf() { --live; }
+  char* data() { return bytes.data(); }
+  std::size_t size() const { return bytes.size(); }
+};
+
+/// Plays `script` as the received bytes (then EOF) and records what is sent.
+struct FakeStream {
+  std::deque<std::string> script;
+  std::string sent;
+  std::vector<std::size_t> send_sizes;        // bytes per send_all call
+  std::vector<std::size_t> sent_before_recv;  // sent.size() at each recv
+  bool shut = false;
+  bool closed = false;
+
+  kio::Task<kio::Result<FakeBuf>> recv() {
+    sent_before_recv.push_back(sent.size());
+    if (script.empty()) co_return FakeBuf{};
+    std::string s = std::move(script.front());
+    script.pop_front();
+    if (s == stall) {
+      auto r = co_await kio::sleep_for(1h);
+      if (!r) co_return r.error();
+      co_return FakeBuf{};
+    }
+    co_return FakeBuf{s};
+  }
+  kio::Task<kio::Result<void>> send_all(std::span<const iovec> iov) {
+    std::size_t n = 0;
+    for (const iovec& v : iov) {
+      sent.append(static_cast<const char*>(v.iov_base), v.iov_len);
+      n += v.iov_len;
+    }
+    send_sizes.push_back(n);
+    co_return kio::Result<void>{};
+  }
+  kio::Result<void> shutdown_write() {
+    shut = true;
+    return {};
+  }
+  kio::Task<void> close() {
+    closed = true;
+    co_return;
+  }
+};
+
+struct ParsedResponse {
+  unsigned status = 0;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string header(std::string_view name) const {
+    for (auto& [n, v] : headers)
+      if (http::iequals(n, name)) return v;
+    return {};
+  }
+};
+
+/// Splits a byte stream of responses (Content-Length framed; `head_only` for HEAD requests).
+std::vector<ParsedResponse> parse_responses(std::string_view s, int head_only_index = -1) {
+  std::vector<ParsedResponse> out;
+  while (!s.empty()) {
+    std::size_t end = s.find("\r\n\r\n");
+    if (end == std::string_view::npos) {
+      ADD_FAILURE() << "truncated response: " << s;
+      break;
+    }
+    std::string_view head = s.substr(0, end);
+    s.remove_prefix(end + 4);
+    ParsedResponse r;
+    std::size_t eol = head.find("\r\n");
+    std::string_view status_line = head.substr(0, eol);
+    EXPECT_EQ(status_line.substr(0, 9), "HTTP/1.1 ");
+    r.status = static_cast<unsigned>(std::stoi(std::string(status_line.substr(9, 3))));
+    while (eol != std::string_view::npos) {
+      head.remove_prefix(eol + 2);
+      eol = head.find("\r\n");
+      std::string_view line = head.substr(0, eol);
+      std::size_t colon = line.find(": ");
+      r.headers.emplace_back(line.substr(0, colon), line.substr(colon + 2));
+    }
+    std::string cl = r.header("Content-Length");
+    if (!cl.empty() && static_cast<int>(out.size()) != head_only_index) {
+      std::size_t n = std::stoul(cl);
+      r.body = s.substr(0, n);
+      s.remove_prefix(n);
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+http::Router make_router() {
+  http::Router r;
+  r.get("/", [](http::Request&) { return http::Response::text("Hello, World!"); });
+  r.get("/n/:n", [](http::Request& q) { return http::Response::text(std::string(q.param("n"))); });
+  r.any("/echo", [](http::Request& q) { return http::Response().body_view(q.body); });
+  r.get("/slow/:n", [](http::Request& q) -> kio::Task<http::Response> {
+    std::string n(q.param("n"));  // copy before suspending: fine either way, views stay valid
+    co_await kio::sleep_for(std::chrono::milliseconds(std::stoi(n) % 3));
+    co_return http::Response::text("slow " + n);
+  });
+  r.get("/sleep", [](http::Request&) -> kio::Task<http::Response> {
+    co_await kio::sleep_for(50ms);
+    co_return http::Response::text("slept");
+  });
+  r.get("/throw", [](http::Request&) -> http::Response { throw std::runtime_error("boom"); });
+  r.get("/athrow", [](http::Request&) -> kio::Task<http::Response> {
+    co_await kio::yield();
+    throw std::runtime_error("boom");
+  });
+  r.get("/big", [](http::Request&) { return http::Response::text(std::string(100000, 'x')); });
+  r.get("/bye", [](http::Request&) { return http::Response::text("bye").close_connection(); });
+  r.post("/only-post", [](http::Request&) { return http::Response(); });
+  return r;
+}
+
+http::ServerOptions fast_options() {
+  http::ServerOptions o;
+  o.header_timeout = 100ms;
+  o.body_timeout = 100ms;
+  o.idle_timeout = 100ms;
+  o.linger_timeout = 50ms;
+  return o;
+}
+
+/// Serves `script` on one fake connection and returns the stream afterwards.
+FakeStream serve(std::deque<std::string> script, http::ServerOptions opts = fast_options()) {
+  return rt().block_on(
+      [](std::deque<std::string> sc, http::ServerOptions o) -> kio::Task<FakeStream> {
+        FakeStream s;
+        s.script = std::move(sc);
+        http::Router router = make_router();
+        http::detail::ConnRegistry reg;
+        http::detail::Connection<FakeStream> conn(s, router, o, reg);
+        co_await conn.run();
+        EXPECT_EQ(reg.size(), 0u);
+        co_return s;
+      }(std::move(script), opts));
+}
+
+std::string get(std::string path, std::string extra = "") {
+  return "GET " + path + " HTTP/1.1\r\nHost: t\r\n" + extra + "\r\n";
+}
+
+TEST(Connection, HelloWorld) {
+  FakeStream s = serve({get("/")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[0].body, "Hello, World!");
+  EXPECT_EQ(rs[0].header("Content-Type"), "text/plain");
+  EXPECT_EQ(rs[0].header("Content-Length"), "13");
+  EXPECT_EQ(rs[0].header("Date").size(), 29u);
+  EXPECT_EQ(rs[0].header("Connection"), "");
+  EXPECT_TRUE(s.closed);
+  EXPECT_FALSE(s.shut);  // the client left first: nothing to linger for
+  EXPECT_EQ(FakeBuf::live, 0);
+}
+
+TEST(Connection, PipelinedBatchIsOneSendInOrder) {
+  for (int n : {1, 2, 16, 64}) {
+    std::string batch;
+    for (int i = 0; i < n; ++i)
+      batch += get("/n/" + std::to_string(i));
+    FakeStream s = serve({batch});
+    ASSERT_EQ(s.send_sizes.size(), 1u) << n;
+    auto rs = parse_responses(s.sent);
+    ASSERT_EQ(rs.size(), static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i)
+      EXPECT_EQ(rs[static_cast<std::size_t>(i)].body, std::to_string(i));
+  }
+}
+
+TEST(Connection, AsyncHandlersKeepOrderInABatch) {
+  std::string batch;
+  for (int i = 0; i < 12; ++i)
+    batch += get((i % 2 ? "/slow/" : "/n/") + std::to_string(i));
+  FakeStream s = serve({batch});
+  EXPECT_EQ(s.send_sizes.size(), 1u);
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 12u);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_EQ(rs[static_cast<std::size_t>(i)].body, (i % 2 ? "slow " : "") + std::to_string(i));
+}
+
+TEST(Connection, AnySplitGivesTheSameResponses) {
+  std::string stream = get("/n/1") +
+                       "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                       "3;x=1\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n" +
+                       "PUT /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello" +
+                       get("/n/2");
+  auto expect = parse_responses(serve({stream}).sent);
+  ASSERT_EQ(expect.size(), 4u);
+  EXPECT_EQ(expect[1].body, "abcde");
+  EXPECT_EQ(expect[2].body, "hello");
+  for (std::size_t k = 1; k < stream.size(); ++k) {
+    FakeStream s = serve({stream.substr(0, k), stream.substr(k)});
+    auto rs = parse_responses(s.sent);
+    ASSERT_EQ(rs.size(), 4u) << "split at " << k;
+    for (std::size_t i = 0; i < 4; ++i)
+      EXPECT_EQ(rs[i].body, expect[i].body) << "split " << k;
+  }
+  std::deque<std::string> bytes;
+  for (char c : stream)
+    bytes.emplace_back(1, c);
+  auto rs = parse_responses(serve(bytes).sent);
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[1].body, "abcde");
+  EXPECT_EQ(FakeBuf::live, 0);
+}
+
+TEST(Connection, KeepAliveAcross10000Requests) {
+  std::deque<std::string> script;
+  for (int i = 0; i < 10000; ++i)
+    script.push_back(get("/n/" + std::to_string(i)));
+  FakeStream s = serve(std::move(script));
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 10000u);
+  EXPECT_EQ(rs[9999].body, "9999");
+  EXPECT_EQ(s.send_sizes.size(), 10000u);
+}
+
+TEST(Connection, LargeBodiesAreSentInPlace) {
+  std::string body(50000, 'b');
+  FakeStream s =
+      serve({get("/big") + "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n",
+             body.substr(0, 20000), body.substr(20000) + get("/")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 3u);
+  EXPECT_EQ(rs[0].body, std::string(100000, 'x'));
+  EXPECT_EQ(rs[1].body, body);
+  EXPECT_EQ(rs[2].body, "Hello, World!");
+}
+
+TEST(Connection, ExpectContinueBeforeTheBody) {
+  FakeStream s =
+      serve({"PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 4\r\n\r\n",
+             "data"});
+  ASSERT_GE(s.sent_before_recv.size(), 2u);
+  std::string_view interim = "HTTP/1.1 100 Continue\r\n\r\n";
+  EXPECT_EQ(s.sent_before_recv[1], interim.size());
+  EXPECT_EQ(s.sent.substr(0, interim.size()), interim);
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 100u);
+  EXPECT_EQ(rs[1].body, "data");
+}
+
+TEST(Connection, ExpectContinueNotSentWhenBodyIsThere) {
+  FakeStream s =
+      serve({"PUT /echo HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\n"
+             "Content-Length: 4\r\n\r\ndata"});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].body, "data");
+}
+
+TEST(Connection, Http10ClosesUnlessKeepAlive) {
+  FakeStream a = serve({"GET / HTTP/1.0\r\n\r\n", get("/")});
+  auto ra = parse_responses(a.sent);
+  ASSERT_EQ(ra.size(), 1u);
+  EXPECT_EQ(ra[0].header("Connection"), "close");
+  EXPECT_TRUE(a.shut);
+  FakeStream b = serve({"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", get("/")});
+  auto rb = parse_responses(b.sent);
+  ASSERT_EQ(rb.size(), 2u);
+  EXPECT_EQ(rb[0].header("Connection"), "keep-alive");
+}
+
+TEST(Connection, ConnectionCloseStopsThePipeline) {
+  FakeStream s = serve({get("/n/1", "Connection: close\r\n") + get("/n/2")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].header("Connection"), "close");
+  EXPECT_TRUE(s.shut);
+  EXPECT_TRUE(s.closed);
+  FakeStream h = serve({get("/bye") + get("/n/2")});
+  ASSERT_EQ(parse_responses(h.sent).size(), 1u);
+}
+
+TEST(Connection, MalformedGets400AfterEarlierResponsesThenCloses) {
+  FakeStream s = serve({get("/n/1") + "GET / HTTP/1.1\r\nHost : x\r\n\r\n" + get("/n/2")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].body, "1");
+  EXPECT_EQ(rs[1].status, 400u);
+  EXPECT_EQ(rs[1].header("Connection"), "close");
+  EXPECT_EQ(s.send_sizes.size(), 1u);
+  EXPECT_TRUE(s.shut);
+  EXPECT_TRUE(s.closed);
+}
+
+TEST(Connection, ErrorStatuses) {
+  struct {
+    std::string raw;
+    unsigned status;
+  } cases[] = {
+      {"GET / HTTP/2.0\r\n\r\n", 505},
+      {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n", 414},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", 413},
+      {"GET / HTTP/1.1\r\nHost: t\r\n" + std::string(9000, 'X') + ": 1\r\n\r\n", 431},
+  };
+  for (auto& c : cases) {
+    auto rs = parse_responses(serve({c.raw}).sent);
+    ASSERT_EQ(rs.size(), 1u) << c.raw.substr(0, 40);
+    EXPECT_EQ(rs[0].status, c.status);
+  }
+}
+
+TEST(Connection, RouterAnswers404And405AndHead) {
+  FakeStream s = serve({get("/nowhere") + get("/only-post") + "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n" +
+                        "BREW /echo HTTP/1.1\r\nHost: t\r\n\r\n"});
+  auto rs = parse_responses(s.sent, 2);
+  ASSERT_EQ(rs.size(), 4u);
+  EXPECT_EQ(rs[0].status, 404u);
+  EXPECT_EQ(rs[1].status, 405u);
+  EXPECT_EQ(rs[1].header("Allow"), "POST");
+  EXPECT_EQ(rs[2].status, 200u);
+  EXPECT_EQ(rs[2].header("Content-Length"), "13");
+  EXPECT_EQ(rs[2].body, "");
+  EXPECT_EQ(rs[3].status, 200u);  // unknown method reached the any-method route
+}
+
+TEST(Connection, HandlerExceptionsGive500AndClose) {
+  for (const char* path : {"/throw", "/athrow"}) {
+    FakeStream s = serve({get("/n/1") + get(path) + get("/n/2")});
+    auto rs = parse_responses(s.sent);
+    ASSERT_EQ(rs.size(), 2u) << path;
+    EXPECT_EQ(rs[1].status, 500u);
+    EXPECT_TRUE(s.shut);
+  }
+}
+
+TEST(Connection, HeaderTimeoutAnswers408) {
+  auto t0 = std::chrono::steady_clock::now();
+  FakeStream s = serve({"GET / HTTP/1.1\r\nHo", stall});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 408u);
+  EXPECT_TRUE(s.closed);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 100ms);
+}
+
+TEST(Connection, HeaderTimeoutIsADeadlineNotPerRead) {
+  // Bytes trickling in keep the connection busy, but the head's deadline still expires.
+  std::deque<std::string> script;
+  std::string head = "GET / HTTP/1.1\r\nHost: t\r\nX: ";
+  script.push_back(head);
+  for (int i = 0; i < 200; ++i) {
+    script.push_back(stall);  // each stall is cut by the deadline: only the first can be waited
+    script.push_back("a");
+  }
+  FakeStream s = serve(std::move(script));
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 408u);
+}
+
+TEST(Connection, BodyTimeoutAnswers408) {
+  FakeStream s = serve({"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc", stall});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 408u);
+}
+
+TEST(Connection, IdleTimeoutClosesSilently) {
+  FakeStream s = serve({get("/"), stall, get("/")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_TRUE(s.closed);
+  EXPECT_FALSE(s.shut);
+}
+
+TEST(Connection, GracefulStopClosesIdleAndFinishesBusy) {
+  struct Outcome {
+    FakeStream idle, busy;
+    std::size_t registered = 0;
+    int done = 0;
+  };
+  Outcome o = rt().block_on([]() -> kio::Task<Outcome> {
+    Outcome out;
+    http::Router router = make_router();
+    http::ServerOptions opts = fast_options();
+    opts.idle_timeout = 1h;
+    http::detail::ConnRegistry reg;
+    out.idle.script = {get("/"), stall};
+    out.busy.script = {get("/sleep") + get("/n/9"), stall};
+    http::detail::Connection<FakeStream> c1(out.idle, router, opts, reg);
+    http::detail::Connection<FakeStream> c2(out.busy, router, opts, reg);
+    auto run = [](http::detail::Connection<FakeStream>& c, int& done) -> kio::Task<void> {
+      co_await c.run();
+      ++done;
+    };
+    kio::spawn(run(c1, out.done));
+    kio::spawn(run(c2, out.done));
+    co_await kio::yield();  // c1 answered and is idle; c2 sleeps inside its handler
+    co_await kio::yield();
+    out.registered = reg.size();
+    reg.stop();
+    co_await reg.drained();
+    co_return out;
+  }());
+  EXPECT_EQ(o.registered, 2u);
+  EXPECT_EQ(o.done, 2);
+  auto r1 = parse_responses(o.idle.sent);
+  ASSERT_EQ(r1.size(), 1u);
+  EXPECT_EQ(r1[0].header("Connection"), "");  // answered before the stop
+  EXPECT_TRUE(o.idle.closed);
+  auto r2 = parse_responses(o.busy.sent);
+  ASSERT_EQ(r2.size(), 1u);  // the request at hand finished, answered with close
+  EXPECT_EQ(r2[0].body, "slept");
+  EXPECT_EQ(r2[0].header("Connection"), "close");
+  EXPECT_TRUE(o.busy.shut);
+}
+
+}  // namespace
