@@ -1,0 +1,540 @@
+#!/usr/bin/env python3
+"""kio's demo/tcp_demo against the Tokio baseline (benchmarks/rust/tcp) under wrk.
+
+Called by tools/bench-http. For every connection count (default 50, 500, 2000) and mode (plain
+keep-alive, and 16-deep pipelining via benchmarks/wrk/pipeline.lua) the servers run one after the
+other, in alternating order every round, each as a fresh process pinned with taskset to the
+server CPUs while wrk is pinned to the client CPUs. Each run records req/s, p50/p99 (wrk
+--latency), errors, the server's CPU time per request (utime+stime from /proc/PID/stat around
+the wrk run) and peak RSS (VmHWM). Then, per server: syscalls per request at 500 connections
+(perf tracepoints, or strace -c), and memory per idle keep-alive connection (RSS delta with
+10,000 idle connections, benchmarks/tools/idle_conns.py).
+
+Writes benchmarks/results/<date>.{json,md,png} (--quick writes to <build root>/bench-quick/).
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import benchlib  # noqa: E402
+import report_http  # noqa: E402
+from benchlib import ROOT, die, log  # noqa: E402
+
+PIPELINE_LUA = ROOT / "benchmarks" / "wrk" / "pipeline.lua"
+IDLE_CLIENT = ROOT / "benchmarks" / "tools" / "idle_conns.py"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+# ---- processes -----------------------------------------------------------------------------------
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process, in clock ticks (all its threads, live and exited)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def status_kib(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+class Server:
+    """One server process: started pinned to `cpus`, waited for until it accepts connections."""
+
+    def __init__(self, name, cmd, cpus, log_dir):
+        self.name = name
+        self.port = free_port()
+        argv = ["taskset", "-c", cpus, *cmd, "--port", str(self.port)]
+        log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_dir / f"{name}.log"
+        self.log_file = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log_file,
+                                     stderr=subprocess.STDOUT, preexec_fn=raise_nofile)
+        self.pid = self.proc.pid  # taskset execs the server: same pid
+        deadline = time.monotonic() + 15
+        while True:
+            if self.proc.poll() is not None:
+                self.log_file.close()
+                tail = self.log_path.read_text(errors="replace")[-2000:]
+                die(f"{name} exited with status {self.proc.returncode} at start:\n{tail}")
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    die(f"{name} did not accept connections on port {self.port} within 15 s")
+                time.sleep(0.05)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}/"
+
+    def cpu_ticks(self):
+        return cpu_ticks(self.pid)
+
+    def peak_rss_kib(self):
+        return status_kib(self.pid, "VmHWM")
+
+    def rss_kib(self):
+        return status_kib(self.pid, "VmRSS")
+
+    def check_alive(self, what):
+        if self.proc.poll() is not None:
+            die(f"{self.name} died during {what} (status {self.proc.returncode}); log: {self.log_path}")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log_file.close()
+
+
+# ---- wrk -----------------------------------------------------------------------------------------
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def wrk_cmd(args, conns, mode, url, duration):
+    threads = max(1, min(args.wrk_threads, conns))
+    cmd = ["taskset", "-c", args.client_cpus, "wrk", f"-t{threads}", f"-c{conns}",
+           f"-d{duration:g}s", "--latency"]
+    if mode == "pipelined":
+        return cmd + ["-s", str(PIPELINE_LUA), url, "--", str(args.pipeline)]
+    return cmd + [url]
+
+
+def parse_wrk(out, mode):
+    def num(pattern, default=None, conv=float):
+        m = re.search(pattern, out, re.M)
+        return conv(m.group(1)) if m else default
+
+    r = {
+        "rps": num(r"^Requests/sec:\s+([\d.]+)"),
+        "requests": num(r"^\s*(\d+) requests in", conv=int),
+        "p50_ms": None,
+        "p99_ms": None,
+    }
+    if r["rps"] is None or r["requests"] is None:
+        raise ValueError(f"cannot parse wrk output:\n{out}")
+    # wrk's coordinated-omission correction assumes one request in flight per connection; with
+    # pipelining it inserts samples below the recorded minimum and the percentiles come out wrong
+    # (often 0). Only plain runs report percentiles.
+    if mode == "plain":
+        for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+            m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+            if m:
+                r[key] = float(m.group(1)) * UNITS[m.group(2)]
+    errs = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errs.update(zip(("connect", "read", "write", "timeout"), map(int, m.groups())))
+    errs["non2xx"] = num(r"Non-2xx or 3xx responses: (\d+)", 0, int)
+    r["errors"] = errs
+    return r
+
+
+def run_wrk(args, conns, mode, url, duration):
+    cmd = wrk_cmd(args, conns, mode, url, duration)
+    p = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=raise_nofile,
+                       timeout=duration + 60)
+    if p.returncode != 0:
+        die(f"wrk failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout}{p.stderr}")
+    return parse_wrk(p.stdout, mode), p.stdout
+
+
+# ---- phases --------------------------------------------------------------------------------------
+
+def measure_run(args, name, cmd, conns, mode):
+    srv = Server(name, cmd, args.server_cpus, args.log_dir)
+    try:
+        if args.warmup > 0:
+            run_wrk(args, conns, mode, srv.url, args.warmup)
+        t0 = srv.cpu_ticks()
+        r, _ = run_wrk(args, conns, mode, srv.url, args.duration)
+        t1 = srv.cpu_ticks()
+        srv.check_alive("the wrk run")
+        r["server_cpu_s"] = (t1 - t0) / CLK_TCK
+        r["cpu_us_per_req"] = r["server_cpu_s"] * 1e6 / r["requests"] if r["requests"] else None
+        r["peak_rss_kib"] = srv.peak_rss_kib()
+        r["loadavg_1m"] = os.getloadavg()[0]
+    finally:
+        srv.stop()
+    return r
+
+
+def parse_perf(path):
+    counts = {}
+    for line in Path(path).read_text().splitlines():
+        f = line.split(",")
+        if len(f) < 3 or not f[0].isdigit():
+            continue
+        name = f[2].replace("syscalls:sys_enter_", "").replace("raw_syscalls:sys_enter", "total")
+        counts[name] = counts.get(name, 0) + int(f[0])
+    return counts
+
+
+def parse_strace(text):
+    counts = {}
+    for line in text.splitlines():
+        f = line.split()
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        if len(f) >= 5 and f[0].replace(".", "").isdigit() and f[3].isdigit():
+            counts[f[-1]] = int(f[3])
+    counts["total"] = sum(v for k, v in counts.items() if k != "total")
+    return counts
+
+
+def have_perf():
+    try:
+        r = subprocess.run(["perf", "stat", "-x,", "-e", "raw_syscalls:sys_enter", "--", "true"],
+                           capture_output=True, text=True, timeout=20)
+        return r.returncode == 0 and "raw_syscalls" in r.stderr
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def measure_syscalls(args, name, cmd, mode, use_perf):
+    """Syscalls per request at --syscall-connections, counted during one wrk run."""
+    conns = args.syscall_connections
+    srv = Server(name, cmd, args.server_cpus, args.log_dir)
+    try:
+        run_wrk(args, conns, mode, srv.url, 1)
+        out_path = args.log_dir / f"syscalls-{name}-{mode}.txt"
+        wrk = wrk_cmd(args, conns, mode, srv.url, args.syscall_duration)
+        if use_perf:
+            # perf counts the server's syscalls for exactly the lifetime of the wrk command.
+            cmd_perf = ["perf", "stat", "-x,", "-o", str(out_path), "-e", "raw_syscalls:sys_enter",
+                        "-e", "syscalls:sys_enter_*", "-p", str(srv.pid), "--", *wrk]
+            p = subprocess.run(cmd_perf, capture_output=True, text=True, preexec_fn=raise_nofile)
+            if p.returncode != 0:
+                die(f"perf stat failed: {p.stderr[-2000:]}")
+            counts = parse_perf(out_path)
+            wrk_out = p.stdout
+        else:
+            st = subprocess.Popen(["strace", "-c", "-f", "-p", str(srv.pid), "-o", str(out_path)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.0)  # let strace attach to every thread
+            p = subprocess.run(wrk, capture_output=True, text=True, preexec_fn=raise_nofile)
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=30)
+            counts = parse_strace(out_path.read_text())
+            wrk_out = p.stdout
+        r = parse_wrk(wrk_out, mode)
+        srv.check_alive("the syscall count")
+    finally:
+        srv.stop()
+    reqs = r["requests"] or 1
+    per_req = {k: v / reqs for k, v in sorted(counts.items(), key=lambda kv: -kv[1])
+               if v / reqs >= 0.001}
+    return {
+        "method": "perf raw_syscalls:sys_enter" if use_perf else "strace -c -f",
+        "connections": conns,
+        "requests": r["requests"],
+        "rps_while_counting": r["rps"],
+        "syscalls": counts.get("total", 0),
+        "per_request": counts.get("total", 0) / reqs,
+        "by_syscall_per_request": per_req,
+    }
+
+
+def measure_idle(args, name, cmd):
+    """Server RSS growth per idle keep-alive connection (one request made on each)."""
+    srv = Server(name, cmd, args.server_cpus, args.log_dir)
+    client = None
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port)) as s:  # warm lazy initialisation
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.recv(4096)
+        time.sleep(0.5)
+        before = srv.rss_kib()
+        client = subprocess.Popen(
+            ["taskset", "-c", args.client_cpus, sys.executable, str(IDLE_CLIENT), "--port",
+             str(srv.port), "--count", str(args.idle_connections)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
+        line = client.stdout.readline().split()
+        if not line or line[0] != "ready":
+            die(f"idle connection client failed against {name}")
+        opened, failed = int(line[1]), int(line[2])
+        time.sleep(1.0)
+        after = srv.rss_kib()
+        client.stdin.write("check\n")
+        client.stdin.flush()
+        still_open = int(client.stdout.readline().split()[1])
+        srv.check_alive("the idle-connection test")
+        return {
+            "connections_requested": args.idle_connections,
+            "opened": opened,
+            "failed": failed,
+            "still_open_at_measurement": still_open,
+            "rss_before_kib": before,
+            "rss_after_kib": after,
+            "bytes_per_connection": (after - before) * 1024 / still_open if still_open else None,
+        }
+    finally:
+        if client:
+            client.stdin.close()
+            try:
+                client.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                client.kill()
+        srv.stop()
+
+
+# ---- main ----------------------------------------------------------------------------------------
+
+def summarise(runs, servers, scenarios):
+    summary = []
+    for conns, mode in scenarios:
+        for name in servers:
+            rs = [r for r in runs if r["server"] == name and r["connections"] == conns
+                  and r["mode"] == mode]
+            if not rs:
+                continue
+
+            def med(key):
+                vals = [r[key] for r in rs if r.get(key) is not None]
+                return statistics.median(vals) if vals else None
+
+            summary.append({
+                "server": name, "connections": conns, "mode": mode, "rounds": len(rs),
+                "rps": med("rps"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
+                "cpu_us_per_req": med("cpu_us_per_req"), "peak_rss_kib": med("peak_rss_kib"),
+                "errors": sum(sum(r["errors"].values()) for r in rs),
+                "rps_min": min(r["rps"] for r in rs), "rps_max": max(r["rps"] for r in rs),
+            })
+    return summary
+
+
+def ratios(summary, num="kio", den="tokio"):
+    out = []
+    keys = {(s["server"], s["connections"], s["mode"]): s for s in summary}
+    for s in summary:
+        if s["server"] != num:
+            continue
+        d = keys.get((den, s["connections"], s["mode"]))
+        if not d:
+            continue
+
+        def q(k):
+            return s[k] / d[k] if s.get(k) and d.get(k) else None
+
+        out.append({"connections": s["connections"], "mode": s["mode"], "rps": q("rps"),
+                    "p50": q("p50_ms"), "p99": q("p99_ms"), "cpu_per_req": q("cpu_us_per_req"),
+                    "peak_rss": q("peak_rss_kib")})
+    return out
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(prog="tools/bench-http", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--servers", default="kio,tokio",
+                    help="comma list of kio, tokio (current-thread runtimes, one per worker), "
+                         "tokio-multi (work-stealing runtime) (default: kio,tokio)")
+    ap.add_argument("--connections", default="50,500,2000", help="comma list (default 50,500,2000)")
+    ap.add_argument("--modes", default="plain,pipelined", help="plain and/or pipelined")
+    ap.add_argument("--pipeline", type=int, default=16, help="pipelining depth (default 16)")
+    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    ap.add_argument("--warmup", type=int, default=1, help="seconds of wrk before each run (1)")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
+    ap.add_argument("--server-cpus", default="1", help="taskset CPU list for servers (default 1)")
+    ap.add_argument("--client-cpus", default="0", help="taskset CPU list for wrk (default 0)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="server workers (default: number of --server-cpus)")
+    ap.add_argument("--wrk-threads", type=int, default=0,
+                    help="wrk threads (default: number of --client-cpus)")
+    ap.add_argument("--syscall-connections", type=int, default=500)
+    ap.add_argument("--syscall-duration", type=int, default=5)
+    ap.add_argument("--idle-connections", type=int, default=10000)
+    ap.add_argument("--no-syscalls", action="store_true", help="skip the syscalls-per-request runs")
+    ap.add_argument("--no-idle", action="store_true", help="skip the idle-connection memory test")
+    ap.add_argument("--quick", action="store_true",
+                    help="a few seconds: 500 connections, 1 round of 3 s, no syscall/idle runs; "
+                         "results go to <build root>/bench-quick, not benchmarks/results")
+    ap.add_argument("--no-build", action="store_true", help="use the binaries already built")
+    ap.add_argument("--kio-binary", help="tcp_demo to run (default: <build root>/release/demo/tcp_demo)")
+    ap.add_argument("--out", help="directory for <date>.json/.md/.png (default benchmarks/results)")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.connections = "500" if args.connections == "50,500,2000" else args.connections
+        args.duration, args.warmup, args.rounds = 3, 1, 1
+        args.no_syscalls = args.no_idle = True
+    args.servers = [s for s in args.servers.split(",") if s]
+    for s in args.servers:
+        if s not in ("kio", "tokio", "tokio-multi"):
+            ap.error(f"unknown server {s!r}")
+    args.connections = [int(c) for c in args.connections.split(",") if c]
+    args.modes = [m for m in args.modes.split(",") if m]
+    for m in args.modes:
+        if m not in ("plain", "pipelined"):
+            ap.error(f"unknown mode {m!r}")
+    ncpus = lambda spec: len(expand_cpus(spec))  # noqa: E731
+    args.workers = args.workers or ncpus(args.server_cpus)
+    args.wrk_threads = args.wrk_threads or ncpus(args.client_cpus)
+    return args
+
+
+def expand_cpus(spec):
+    cpus = set()
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            cpus.update(range(int(a), int(b) + 1))
+        elif part:
+            cpus.add(int(part))
+    return sorted(cpus)
+
+
+def main(argv):
+    args = parse_args(argv)
+    broot = benchlib.build_root()
+    args.log_dir = broot / "bench-logs"
+    out_dir = Path(args.out) if args.out else (broot / "bench-quick" if args.quick
+                                               else benchlib.RESULTS)
+    overlap = set(expand_cpus(args.server_cpus)) & set(expand_cpus(args.client_cpus))
+    if overlap:
+        log(f"warning: server and client CPU sets overlap ({sorted(overlap)})")
+
+    need_tokio = any(s.startswith("tokio") for s in args.servers)
+    pkgs = ["wrk", "util-linux"]
+    if not args.no_build:
+        pkgs += benchlib.kio_build_packages() if "kio" in args.servers else []
+        if need_tokio:
+            pkgs += ["librust-tokio-dev"] + ([] if benchlib.shutil.which("cargo") else ["cargo"])
+    if not args.quick:
+        pkgs += ["gnuplot-nox"]
+    if not args.no_syscalls:
+        pkgs += ["strace"]
+    benchlib.ensure_packages(pkgs)
+
+    commands = {}
+    if "kio" in args.servers:
+        kio_bin = Path(args.kio_binary) if args.kio_binary else broot / "release" / "demo" / "tcp_demo"
+        if not args.no_build and not args.kio_binary:
+            benchlib.build_kio_release()
+        if not kio_bin.is_file():
+            die(f"kio server binary {kio_bin} does not exist: demo/tcp_demo is built from "
+                f"demo/tcp_demo.cpp (the HTTP demo); build it, pass --kio-binary, or run with "
+                f"--servers tokio")
+        commands["kio"] = [str(kio_bin), "--workers", str(args.workers)]
+    if need_tokio:
+        tokio_bin = (benchlib.build_tokio() if not args.no_build
+                     else broot / "tokio" / "release" / "tokio_server")
+        if not tokio_bin.is_file():
+            die(f"Tokio baseline {tokio_bin} does not exist (run without --no-build)")
+        if "tokio" in args.servers:
+            commands["tokio"] = [str(tokio_bin), "--workers", str(args.workers), "--flavor", "current"]
+        if "tokio-multi" in args.servers:
+            commands["tokio-multi"] = [str(tokio_bin), "--workers", str(args.workers),
+                                       "--flavor", "multi"]
+
+    scenarios = [(c, m) for c in args.connections for m in args.modes]
+    total = len(scenarios) * len(args.servers) * args.rounds
+    log(f"{total} runs of {args.duration:g} s (+{args.warmup:g} s warm-up): servers on CPUs "
+        f"{args.server_cpus} ({args.workers} worker(s)), wrk on CPUs {args.client_cpus} "
+        f"({args.wrk_threads} thread(s))")
+    runs = []
+    n = 0
+    for rnd in range(args.rounds):
+        order = args.servers if rnd % 2 == 0 else list(reversed(args.servers))
+        for conns, mode in scenarios:
+            for name in order:
+                n += 1
+                r = measure_run(args, name, commands[name], conns, mode)
+                r.update(server=name, connections=conns, mode=mode, round=rnd + 1)
+                runs.append(r)
+                errs = sum(r["errors"].values())
+                p99 = f"{r['p99_ms']:.2f} ms" if r["p99_ms"] is not None else "-"
+                log(f"[{n}/{total}] round {rnd + 1} {conns:>5} {mode:<9} {name:<11} "
+                    f"{r['rps']:>11,.0f} req/s  p99 {p99:>9}  "
+                    f"cpu {r['cpu_us_per_req'] or 0:.2f} us/req  errors {errs}")
+
+    syscalls = {}
+    if not args.no_syscalls:
+        use_perf = have_perf()
+        for name in args.servers:
+            syscalls[name] = {}
+            for mode in args.modes:
+                syscalls[name][mode] = s = measure_syscalls(args, name, commands[name], mode,
+                                                            use_perf)
+                log(f"syscalls {name:<11} {mode:<9} {s['per_request']:.3f} per request "
+                    f"({s['method']})")
+    idle = {}
+    if not args.no_idle:
+        for name in args.servers:
+            idle[name] = m = measure_idle(args, name, commands[name])
+            bpc = m["bytes_per_connection"]
+            log(f"idle     {name:<11} {m['still_open_at_measurement']} connections open, "
+                f"{bpc:,.0f} bytes RSS per connection" if bpc is not None
+                else f"idle     {name:<11} no connection stayed open")
+
+    summary = summarise(runs, args.servers, scenarios)
+    busy = args.workers + args.wrk_threads
+    loads = [r["loadavg_1m"] for r in runs]
+    noisy = bool(loads) and statistics.median(loads) > busy + 0.5
+    if noisy:
+        log(f"\nwarning: the machine was busy with other work (median 1-minute load "
+            f"{statistics.median(loads):.1f}, the benchmark itself accounts for about {busy}): "
+            f"numbers are noisy; interleaving keeps the kio/Tokio ratios fairer than the absolutes")
+    result = {
+        "date": benchlib.now_iso(),
+        "machine": benchlib.machine_info(),
+        "versions": benchlib.tool_versions([
+            ("wrk", ["wrk", "-v"]), ("rustc", ["rustc", "--version"]),
+            ("tokio", ["dpkg-query", "-W", "-f=${Version}", "librust-tokio-dev"])]),
+        "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "servers": {k: " ".join(v) for k, v in commands.items()},
+        "runs": runs,
+        "summary": summary,
+        "ratios_kio_over_tokio": ratios(summary),
+        "syscalls": syscalls,
+        "idle_memory": idle,
+        "median_loadavg_1m": statistics.median(loads) if loads else None,
+        "noisy": noisy,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / benchlib.today()
+    stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+    md = report_http.markdown(result, chart=stem.with_suffix(".png").name)
+    log("")
+    log(report_http.console_table(result))
+    chart_ok = False if args.quick else report_http.chart(result, stem.with_suffix(".png"))
+    if not chart_ok:
+        md = md.replace(f"![chart]({stem.with_suffix('.png').name})\n", "")
+    stem.with_suffix(".md").write_text(md)
+    log(f"\nwrote {stem}.json, {stem}.md" + (f", {stem}.png" if chart_ok else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,158 @@
+"""Shared by tools/bench-http and tools/bench-micro: packages, builds, machine description."""
+import datetime
+import os
+import platform
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results"
+TOKIO_DIR = ROOT / "benchmarks" / "rust" / "tcp"
+
+
+def log(msg=""):
+    print(msg, flush=True)
+
+
+def die(msg):
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def build_root():
+    return Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build"))
+
+
+def ensure_packages(packages):
+    """Installs missing Debian packages through tools/lib/deps.sh (apt-get as root, otherwise
+    prints the apt-get line and exits)."""
+    if not packages:
+        return
+    quoted = " ".join(packages)
+    r = subprocess.run(["bash", "-c", f"source tools/lib/deps.sh && ensure_packages {quoted}"],
+                       cwd=ROOT)
+    if r.returncode != 0:
+        sys.exit(r.returncode)
+
+
+def kio_build_packages():
+    out = subprocess.run(["bash", "-c", 'source tools/lib/deps.sh && echo "${KIO_BUILD_PACKAGES[@]}"'],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def build_kio_release(targets=()):
+    """Configures (once) and builds kio with -Dbuildtype=release in <build root>/release.
+    Tests are not built. Returns the build directory."""
+    bdir = build_root() / "release"
+    env = dict(os.environ)
+    env.setdefault("CXX", "g++")
+    opts = ["-Dbuildtype=release", "-Dtests=false", "-Dbenchmarks=true", "-Ddemos=true"]
+    if not (bdir / "build.ninja").exists():
+        r = subprocess.run(["meson", "setup", str(bdir), *opts], cwd=ROOT, env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            log(r.stdout[-4000:])
+            die(f"meson setup {bdir} failed")
+    log(f"building kio (release) in {bdir} ...")
+    r = subprocess.run(["ninja", "-C", str(bdir), *targets], cwd=ROOT, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        log(r.stdout[-6000:])
+        die(f"building kio in {bdir} failed")
+    return bdir
+
+
+def build_tokio():
+    """Builds the Tokio baseline offline from Debian's crates; returns the binary's path."""
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        die("cargo not found (tools/bench-http installs Debian's 'cargo' package when run as root)")
+    target = build_root() / "tokio"
+    # Cargo.lock is not checked in: it is resolved offline against the local Debian registry, and
+    # a lock file written by another cargo version may be unreadable.
+    (TOKIO_DIR / "Cargo.lock").unlink(missing_ok=True)
+    env = dict(os.environ, CARGO_TARGET_DIR=str(target))
+    log(f"building the Tokio baseline ({cargo}) in {target} ...")
+    # cwd matters: cargo finds benchmarks/rust/tcp/.cargo/config.toml (the offline source) from it.
+    r = subprocess.run([cargo, "build", "--release", "--offline", "--quiet"], cwd=TOKIO_DIR,
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        log(r.stdout[-4000:])
+        die("cargo build of benchmarks/rust/tcp failed (is librust-tokio-dev installed?)")
+    return target / "release" / "tokio_server"
+
+
+def _first_line(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return None
+
+
+def machine_info():
+    cpu = None
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    os_name = None
+    try:
+        for line in open("/etc/os-release"):
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip().strip('"')
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        for line in open("/proc/meminfo"):
+            if line.startswith("MemTotal:"):
+                mem_kib = int(line.split()[1])
+    except OSError:
+        pass
+    virt = None
+    try:
+        virt = "hypervisor" if " hypervisor" in open("/proc/cpuinfo").read() else "bare metal"
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cpus_online": os.cpu_count(),
+        "cpus_allowed": len(os.sched_getaffinity(0)),
+        "memory_gib": round(mem_kib / 1048576, 1) if mem_kib else None,
+        "kernel": platform.release(),
+        "os": os_name,
+        "virtualisation": virt,
+        "loadavg_at_start": os.getloadavg()[0],
+    }
+
+
+def git_revision():
+    rev = _first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return f"{rev}{'+dirty' if dirty else ''}" if rev else None
+
+
+def tool_versions(extra=()):
+    v = {
+        "kio": git_revision(),
+        "cxx": _first_line([os.environ.get("CXX", "g++"), "--version"]),
+    }
+    for name, cmd in extra:
+        v[name] = _first_line(cmd)
+    return v
+
+
+def today():
+    return datetime.date.today().isoformat()
+
+
+def now_iso():
+    return datetime.datetime.now().astimezone().isoformat(timespec="seconds")

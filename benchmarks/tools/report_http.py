@@ -1,0 +1,181 @@
+"""Tables (console, Markdown) and the gnuplot chart for tools/bench-http results."""
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+
+def _f(v, fmt, none="-"):
+    return none if v is None else format(v, fmt)
+
+
+def _x(v):
+    return "-" if v is None else f"{v:.2f}x"
+
+
+def _setup_line(r):
+    o = r["options"]
+    return (f"server on CPUs {o['server_cpus']} ({o['workers']} worker(s)), wrk on CPUs "
+            f"{o['client_cpus']} ({o['wrk_threads']} thread(s)); {o['rounds']} interleaved "
+            f"round(s) of {o['duration']} s (+{o['warmup']} s warm-up) per cell; medians")
+
+
+def console_table(r):
+    lines = [f"HTTP Hello, World! — {_setup_line(r)}",
+             f"{'conns':>5} {'mode':<9} {'server':<11} {'req/s':>11} {'p50 ms':>8} {'p99 ms':>8} "
+             f"{'errors':>7} {'CPU us/req':>10} {'peak RSS MiB':>12}"]
+    ratio = {(q["connections"], q["mode"]): q for q in r["ratios_kio_over_tokio"]}
+    last = None
+    for s in r["summary"]:
+        key = (s["connections"], s["mode"])
+        if last and key != last and last in ratio:
+            lines.append(_ratio_row(last, ratio[last]))
+        last = key
+        rss = s["peak_rss_kib"] / 1024 if s["peak_rss_kib"] else None
+        lines.append(f"{s['connections']:>5} {s['mode']:<9} {s['server']:<11} {s['rps']:>11,.0f} "
+                     f"{_f(s['p50_ms'], '8.2f'):>8} {_f(s['p99_ms'], '8.2f'):>8} {s['errors']:>7} "
+                     f"{_f(s['cpu_us_per_req'], '10.2f'):>10} {_f(rss, '12.1f'):>12}")
+    if last in ratio:
+        lines.append(_ratio_row(last, ratio[last]))
+    for name, modes in r["syscalls"].items():
+        for mode, s in modes.items():
+            top = ", ".join(f"{k} {v:.2f}" for k, v in list(s["by_syscall_per_request"].items())[:6]
+                            if k != "total")
+            lines.append(f"syscalls/request  {name:<11} {mode:<9} {s['per_request']:.3f}  ({top})")
+    for name, m in r["idle_memory"].items():
+        bpc = m["bytes_per_connection"]
+        lines.append(f"idle keep-alive   {name:<11} {m['still_open_at_measurement']} open: "
+                     f"{_f(bpc, ',.0f')} bytes RSS per connection")
+    return "\n".join(lines)
+
+
+def _ratio_row(key, q):
+    return (f"{key[0]:>5} {key[1]:<9} {'kio/tokio':<11} {_x(q['rps']):>11} {_x(q['p50']):>8} "
+            f"{_x(q['p99']):>8} {'':>7} {_x(q['cpu_per_req']):>10} {_x(q['peak_rss']):>12}")
+
+
+def markdown(r, chart):
+    m, v, o = r["machine"], r["versions"], r["options"]
+    out = [f"# HTTP benchmark: kio tcp_demo vs Tokio — {r['date']}", ""]
+    out += [f"![chart]({chart})", ""]
+    out += ["## Machine", "",
+            f"- CPU: {m['cpu']} ({m['cpus_online']} CPUs online, {m['virtualisation']})",
+            f"- Memory: {m['memory_gib']} GiB; kernel {m['kernel']}; {m['os']}",
+            f"- Load average when the run started: {m['loadavg_at_start']:.2f}",
+            f"- kio {v.get('kio')} built with `{v.get('cxx')}` (meson release); "
+            f"Tokio {v.get('tokio')} (Debian) with `{v.get('rustc')}`; `{v.get('wrk')}`",
+            f"- Setup: {_setup_line(r)}; client and server on the same machine over loopback.",
+            ""]
+    if r.get("noisy"):
+        out += [f"**Warning:** other work was running on the machine (median 1-minute load "
+                f"{r['median_loadavg_1m']:.1f}); absolute numbers are noisy, the interleaved "
+                f"kio/Tokio ratios less so.", ""]
+    out += ["## Medians", "",
+            "| connections | mode | server | req/s | p50 ms | p99 ms | errors | server CPU µs/req "
+            "| peak RSS MiB |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+    for s in r["summary"]:
+        rss = s["peak_rss_kib"] / 1024 if s["peak_rss_kib"] else None
+        out.append(f"| {s['connections']} | {s['mode']} | {s['server']} | {s['rps']:,.0f} | "
+                   f"{_f(s['p50_ms'], '.2f')} | {_f(s['p99_ms'], '.2f')} | {s['errors']} | "
+                   f"{_f(s['cpu_us_per_req'], '.2f')} | {_f(rss, '.1f')} |")
+    if r["ratios_kio_over_tokio"]:
+        out += ["", "## kio / Tokio", "",
+                "Above 1 is better for req/s; below 1 is better for latency, CPU and memory.", "",
+                "| connections | mode | req/s | p50 | p99 | CPU per request | peak RSS |",
+                "|---:|---|---:|---:|---:|---:|---:|"]
+        for q in r["ratios_kio_over_tokio"]:
+            out.append(f"| {q['connections']} | {q['mode']} | {_x(q['rps'])} | {_x(q['p50'])} | "
+                       f"{_x(q['p99'])} | {_x(q['cpu_per_req'])} | {_x(q['peak_rss'])} |")
+    if r["syscalls"]:
+        out += ["", "## Syscalls per request", "",
+                "| server | mode | connections | per request | largest contributors (per request) "
+                "| method |", "|---|---|---:|---:|---|---|"]
+        for name, modes in r["syscalls"].items():
+            for mode, s in modes.items():
+                top = ", ".join(f"{k} {val:.3f}" for k, val in
+                                list(s["by_syscall_per_request"].items())[:7] if k != "total")
+                out.append(f"| {name} | {mode} | {s['connections']} | {s['per_request']:.3f} | "
+                           f"{top} | {s['method']} |")
+    if r["idle_memory"]:
+        out += ["", "## Memory per idle keep-alive connection", "",
+                "| server | connections open | RSS before KiB | RSS after KiB | bytes per connection |",
+                "|---|---:|---:|---:|---:|"]
+        for name, i in r["idle_memory"].items():
+            out.append(f"| {name} | {i['still_open_at_measurement']} | {i['rss_before_kib']} | "
+                       f"{i['rss_after_kib']} | {_f(i['bytes_per_connection'], ',.0f')} |")
+    out += ["", "## Notes", "",
+            "- Server CPU per request = (utime + stime of the server process during the wrk run, "
+            "from /proc/PID/stat) / requests completed. On loopback the kernel's TCP work for both "
+            "directions is charged partly to whichever process runs it, so it is comparable "
+            "between servers measured the same way, not an absolute cost.",
+            "- p50/p99 come from `wrk --latency` and are reported for plain runs only: with "
+            "pipelining wrk's coordinated-omission correction assumes one request per connection "
+            "in flight and corrupts the percentiles.",
+            "- Every run starts a fresh server process; peak RSS is its VmHWM after the run "
+            "(including the warm-up).",
+            "- Idle memory: RSS growth of the server while `benchmarks/tools/idle_conns.py` holds "
+            "the connections, each after one request; kernel socket memory is not included.",
+            f"- Servers: " + "; ".join(f"{k}: `{c}`" for k, c in r["servers"].items()),
+            f"- Reproduce: `tools/bench-http --rounds {o['rounds']} --duration {o['duration']}`; "
+            "raw runs are in the JSON file next to this one.", ""]
+    return "\n".join(out)
+
+
+def chart(r, png):
+    """Grouped bars: req/s and server CPU per request, per scenario and server. Returns False
+    (and says why) when gnuplot is missing or fails."""
+    if not shutil.which("gnuplot"):
+        print("note: gnuplot not found; no chart")
+        return False
+    servers = list(dict.fromkeys(s["server"] for s in r["summary"]))
+    modes = list(dict.fromkeys(s["mode"] for s in r["summary"]))
+    conns = list(dict.fromkeys(s["connections"] for s in r["summary"]))
+    by = {(s["server"], s["connections"], s["mode"]): s for s in r["summary"]}
+    o = r["options"]
+    with tempfile.TemporaryDirectory() as tmp:
+        plots = []
+        for mode in modes:
+            dat = Path(tmp) / f"{mode}.dat"
+            rows = []
+            for c in conns:
+                vals = []
+                for key in ("rps", "cpu_us_per_req"):
+                    for name in servers:
+                        s = by.get((name, c, mode))
+                        v = s.get(key) if s else None
+                        vals.append("NaN" if v is None else
+                                    f"{v / 1000:.3f}" if key == "rps" else f"{v:.3f}")
+                rows.append(f'"{c}" ' + " ".join(vals))
+            dat.write_text("\n".join(rows) + "\n")
+            n = len(servers)
+            what = (f"{o['pipeline']}-deep pipelining" if mode == "pipelined"
+                    else "one request in flight per connection")
+            rps = ", ".join(f"'{dat}' using {i + 2}:xtic(1) title '{name}'"
+                            for i, name in enumerate(servers))
+            cpu = ", ".join(f"'{dat}' using {n + i + 2}:xtic(1) title '{name}'"
+                            for i, name in enumerate(servers))
+            plots.append(f"set title '{mode} ({what}): thousand req/s, higher is better'\n"
+                         f"plot {rps}\n"
+                         f"set title '{mode}: server CPU µs per request, lower is better'\n"
+                         f"plot {cpu}\n")
+        script = f"""
+set terminal pngcairo size 1300,{430 * len(modes) + 40} font 'DejaVu Sans,10'
+set output '{png}'
+set multiplot layout {len(modes)},2 title "Hello, World! over loopback: server {o['workers']} worker(s) on CPUs {o['server_cpus']}, wrk on CPUs {o['client_cpus']}; medians of {o['rounds']} round(s)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key outside right top vertical
+set yrange [0:*]
+set xlabel 'connections'
+{"".join(plots)}
+unset multiplot
+"""
+        p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+        if p.returncode != 0:
+            print(f"note: gnuplot failed, no chart:\n{p.stderr[-1500:]}")
+            return False
+    return True
