@@ -15,6 +15,7 @@
 #include "kio/core/spawn.hpp"
 #include "kio/core/yield.hpp"
 #include "kio/http/detail/connection.hpp"
+#include "response_reader.hpp"
 
 namespace http = kio::http;
 using namespace std::chrono_literals;
@@ -83,50 +84,7 @@ struct FakeStream {
   }
 };
 
-struct ParsedResponse {
-  unsigned status = 0;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::string body;
-  std::string header(std::string_view name) const {
-    for (auto& [n, v] : headers)
-      if (http::iequals(n, name)) return v;
-    return {};
-  }
-};
-
-/// Splits a byte stream of responses (Content-Length framed; `head_only` for HEAD requests).
-std::vector<ParsedResponse> parse_responses(std::string_view s, int head_only_index = -1) {
-  std::vector<ParsedResponse> out;
-  while (!s.empty()) {
-    std::size_t end = s.find("\r\n\r\n");
-    if (end == std::string_view::npos) {
-      ADD_FAILURE() << "truncated response: " << s;
-      break;
-    }
-    std::string_view head = s.substr(0, end);
-    s.remove_prefix(end + 4);
-    ParsedResponse r;
-    std::size_t eol = head.find("\r\n");
-    std::string_view status_line = head.substr(0, eol);
-    EXPECT_EQ(status_line.substr(0, 9), "HTTP/1.1 ");
-    r.status = static_cast<unsigned>(std::stoi(std::string(status_line.substr(9, 3))));
-    while (eol != std::string_view::npos) {
-      head.remove_prefix(eol + 2);
-      eol = head.find("\r\n");
-      std::string_view line = head.substr(0, eol);
-      std::size_t colon = line.find(": ");
-      r.headers.emplace_back(line.substr(0, colon), line.substr(colon + 2));
-    }
-    std::string cl = r.header("Content-Length");
-    if (!cl.empty() && static_cast<int>(out.size()) != head_only_index) {
-      std::size_t n = std::stoul(cl);
-      r.body = s.substr(0, n);
-      s.remove_prefix(n);
-    }
-    out.push_back(std::move(r));
-  }
-  return out;
-}
+using http_test::parse_responses;
 
 http::Router make_router() {
   http::Router r;
