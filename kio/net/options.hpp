@@ -1,0 +1,66 @@
+// Options for kio::net sockets: listeners, connects, UDP sockets, and the per-core receive
+// buffers. Plain values; every field has a sensible default.
+//
+//   auto l = kio::net::TcpListener::bind(addr, {.backlog = 1024, .nodelay = false});
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace kio::net {
+
+struct ListenOptions {
+  /// listen(2) backlog: connections the kernel completes before accept() takes them. The kernel
+  /// caps it at net.core.somaxconn.
+  int backlog = 4096;
+  /// SO_REUSEPORT: several listeners (one per core) share the port and the kernel spreads new
+  /// connections over them. Needed by TcpServer; harmless otherwise.
+  bool reuse_port = true;
+  /// SO_REUSEADDR: rebind at once after a restart (connections in TIME_WAIT do not block it).
+  bool reuse_address = true;
+  /// TCP_NODELAY on accepted sockets (set on the listener; Linux copies it to each accepted
+  /// socket, so it costs no system call per connection).
+  bool nodelay = true;
+  /// IPV6_V6ONLY for IPv6 listeners; false serves IPv4 too on "[::]" (dual stack).
+  bool ipv6_only = false;
+  /// Accepted connections a listener keeps while nobody calls accept(). When it is full the
+  /// listener stops taking connections from the kernel (they wait in the backlog) until accept()
+  /// makes room; nothing is dropped. Preallocated: accepting allocates nothing.
+  unsigned accept_queue = 256;
+  /// First and longest pause after the process ran out of file descriptors (EMFILE/ENFILE):
+  /// the listener logs once, stops accepting, and retries after the pause (doubling up to
+  /// `max_backoff`). Connections wait in the kernel backlog meanwhile.
+  std::chrono::milliseconds backoff{10};
+  std::chrono::milliseconds max_backoff{500};
+};
+
+struct ConnectOptions {
+  /// TCP_NODELAY on the new socket.
+  bool nodelay = true;
+  /// SO_SNDBUF / SO_RCVBUF set before connecting (0: the kernel's defaults and autotuning).
+  /// Shrinking the receive buffer of an established connection instead can stall it: the peer
+  /// may already use segments larger than the new window and then waits for its persist timer.
+  int send_buffer_size = 0;
+  int recv_buffer_size = 0;
+};
+
+struct UdpOptions {
+  bool reuse_address = false;
+  bool reuse_port = false;
+  bool ipv6_only = false;
+};
+
+/// The receive-buffer pool of one core: a provided-buffer ring (IORING_REGISTER_PBUF_RING) that
+/// every TcpStream on the core receives into with multishot recv (TcpStream::recv()).
+struct RecvBufferOptions {
+  /// Number of buffers; a power of two in 1..32768.
+  unsigned buffers = 1024;
+  /// Bytes per buffer: the most one recv() returns at once.
+  unsigned buffer_size = 16 * 1024;
+  /// Received buffers one stream may hold before its multishot receive is paused (cancelled,
+  /// re-armed when the application has consumed half of them): keeps one slow consumer from
+  /// taking every buffer of the core. At least 1.
+  unsigned max_queued_per_stream = 8;
+};
+
+}  // namespace kio::net

@@ -1,0 +1,77 @@
+// Helpers shared by the kio::net tests.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <vector>
+
+#include "kio/core/core.hpp"
+#include "kio/net/net.hpp"
+
+/// ASSERT for coroutine bodies returning Task<void>: records a failure and co_returns.
+#define CO_ASSERT(cond, ...)                                                      \
+  do {                                                                            \
+    if (!(cond)) {                                                                \
+      ADD_FAILURE() << "assertion failed: " #cond " " __VA_OPT__(<< __VA_ARGS__); \
+      co_return;                                                                  \
+    }                                                                             \
+  } while (0)
+
+namespace nettest {
+
+/// Deterministic bytes: the same (n, seed) always gives the same content, and different seeds
+/// differ at almost every offset (so reordering or mixing streams is detected).
+inline std::vector<std::byte> pattern(std::size_t n, std::uint32_t seed) {
+  std::vector<std::byte> v(n);
+  std::uint32_t x = seed * 2654435761u + 12345u;
+  for (std::size_t i = 0; i < n; ++i) {
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    v[i] = static_cast<std::byte>(x);
+  }
+  return v;
+}
+
+/// Receives exactly out.size() bytes with recv(span); connection_reset-style errors and early
+/// EOF are returned as errors (EOF: std::errc::connection_aborted).
+inline kio::Task<kio::Result<void>> recv_exact(kio::net::TcpStream& s, std::span<std::byte> out) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    auto r = co_await s.recv(out.subspan(got));
+    if (!r) co_return r.error();
+    if (*r == 0) co_return std::errc::connection_aborted;
+    got += *r;
+  }
+  co_return kio::Result<void>{};
+}
+
+/// Receives exactly out.size() bytes through leases (recv()).
+inline kio::Task<kio::Result<void>> recv_exact_leased(kio::net::TcpStream& s,
+                                                      std::span<std::byte> out) {
+  std::size_t got = 0;
+  while (got < out.size()) {
+    auto b = co_await s.recv();
+    if (!b) co_return b.error();
+    if (b->empty()) co_return std::errc::connection_aborted;
+    if (b->size() > out.size() - got) co_return std::errc::message_size;
+    std::memcpy(out.data() + got, b->data(), b->size());
+    got += b->size();
+  }
+  co_return kio::Result<void>{};
+}
+
+/// Echoes every leased buffer back until EOF or an error.
+inline kio::Task<void> echo(kio::net::TcpStream s) {
+  for (;;) {
+    auto b = co_await s.recv();
+    if (!b || b->empty()) co_return;
+    if (!co_await s.send_all(b->bytes())) co_return;
+  }
+}
+
+}  // namespace nettest
