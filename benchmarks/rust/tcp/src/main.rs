@@ -3,7 +3,7 @@
 //! Same bytes on the wire as tcp_demo for `GET` of any path:
 //!
 //! ```text
-//! HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: <IMF-fixdate>\r\n\r\nHello, World!
+//! HTTP/1.1 200 OK\r\nContent-Length: 13\r\nDate: <IMF-fixdate>\r\nContent-Type: text/plain\r\n\r\nHello, World!
 //! ```
 //!
 //! * keep-alive; `Connection: close` is honoured after the response;
@@ -33,8 +33,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 const BODY: &[u8] = b"Hello, World!";
-const HEAD_PREFIX: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nContent-Type: text/plain\r\nDate: ";
-const HEAD_SUFFIX: &[u8] = b"\r\n\r\n";
+const HEAD_PREFIX: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 13\r\nDate: ";
+const HEAD_SUFFIX: &[u8] = b"\r\nContent-Type: text/plain\r\n\r\n";
+const HEAD_SUFFIX_CLOSE: &[u8] = b"\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n";
 /// Largest request header section accepted (kio's default limit too).
 const MAX_HEAD: usize = 8 * 1024;
 const INITIAL_BUF: usize = 4 * 1024;
@@ -134,8 +135,9 @@ thread_local! {
     static DATE: RefCell<(u64, [u8; 29])> = RefCell::new((u64::MAX, [0u8; 29]));
 }
 
-/// Appends `count` responses to `out`, all with the current (cached) Date.
-fn append_responses(out: &mut Vec<u8>, count: usize) {
+/// Appends `count` responses to `out`, all with the current (cached) Date; with `close_last` the
+/// last one carries `Connection: close` (as kio's does when the client asked to close).
+fn append_responses(out: &mut Vec<u8>, count: usize, close_last: bool) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
@@ -143,11 +145,15 @@ fn append_responses(out: &mut Vec<u8>, count: usize) {
             cached.0 = now;
             format_http_date(now, &mut cached.1);
         }
-        out.reserve(count * (HEAD_PREFIX.len() + 29 + HEAD_SUFFIX.len() + BODY.len()));
-        for _ in 0..count {
+        out.reserve(count * (HEAD_PREFIX.len() + 29 + HEAD_SUFFIX.len() + BODY.len()) + 19);
+        for i in 0..count {
             out.extend_from_slice(HEAD_PREFIX);
             out.extend_from_slice(&cached.1);
-            out.extend_from_slice(HEAD_SUFFIX);
+            if close_last && i + 1 == count {
+                out.extend_from_slice(HEAD_SUFFIX_CLOSE);
+            } else {
+                out.extend_from_slice(HEAD_SUFFIX);
+            }
             out.extend_from_slice(BODY);
         }
     });
@@ -235,7 +241,8 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
 
         let mut start = 0usize;
         let mut responses = 0usize;
-        let mut close = false;
+        let mut close = false; // stop after this batch
+        let mut close_asked = false; // the last request said `Connection: close`
         loop {
             if body_left > 0 {
                 let k = body_left.min(filled - start);
@@ -259,11 +266,12 @@ async fn serve(mut stream: TcpStream) -> io::Result<()> {
             body_left = info.content_length;
             if info.close {
                 close = true;
+                close_asked = true;
                 break;
             }
         }
         if responses > 0 {
-            append_responses(&mut out, responses);
+            append_responses(&mut out, responses, close_asked);
             stream.write_all(&out).await?;
             out.clear();
         }
