@@ -1,0 +1,23 @@
+// kio/sync — per-core synchronisation primitives and structured concurrency.
+//
+// Choosing among the primitives
+// -----------------------------
+// * kio::Event         a flag to wait for; manual- or auto-reset.             (event.hpp)
+// * kio::Semaphore     counting, strictly FIFO.                               (semaphore.hpp)
+// * kio::Mutex         exclusive section across co_awaits; RAII MutexLock.    (mutex.hpp)
+// * kio::Channel<T>    bounded FIFO queue; close() then drain.                (channel.hpp)
+//
+// Common rules
+// ------------
+// * Per-core and NOT thread-safe: every object here must be used from one core only (to talk to
+//   another core use kio::submit_to / the cross-core channel of kio/core).
+// * Waits are intrusive (the node lives in the awaiting frame) and allocate nothing.
+// * A wait that has to suspend observes the ambient cancel token and then returns
+//   std::errc::operation_canceled in its Result; it leaves the wait queue at once.
+// * Waking a waiter pushes it on the core's ready queue; nothing resumes another task inline.
+#pragma once
+
+#include "kio/sync/channel.hpp"
+#include "kio/sync/event.hpp"
+#include "kio/sync/mutex.hpp"
+#include "kio/sync/semaphore.hpp"
