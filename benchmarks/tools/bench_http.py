@@ -17,6 +17,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import signal
 import socket
 import statistics
@@ -361,6 +362,9 @@ def parse_args(argv):
     ap.add_argument("--servers", default="kio,tokio",
                     help="comma list of kio, tokio (current-thread runtimes, one per worker), "
                          "tokio-multi (work-stealing runtime) (default: kio,tokio)")
+    ap.add_argument("--extra-server", action="append", default=[], metavar="NAME=COMMAND",
+                    help="also benchmark COMMAND (shell words; must accept '--port N' appended and "
+                         "serve the same Hello, World!), e.g. a hand-written io_uring loop")
     ap.add_argument("--connections", default="50,500,2000", help="comma list (default 50,500,2000)")
     ap.add_argument("--modes", default="plain,pipelined", help="plain and/or pipelined")
     ap.add_argument("--pipeline", type=int, default=16, help="pipelining depth (default 16)")
@@ -393,6 +397,14 @@ def parse_args(argv):
     for s in args.servers:
         if s not in ("kio", "tokio", "tokio-multi"):
             ap.error(f"unknown server {s!r}")
+    extra = {}
+    for spec in args.extra_server:
+        name, sep, cmd = spec.partition("=")
+        if not sep or not name or not cmd.strip() or name in args.servers or name in extra:
+            ap.error(f"--extra-server wants a new NAME=COMMAND, got {spec!r}")
+        extra[name] = shlex.split(cmd)
+    args.extra_server = extra
+    args.servers += list(extra)
     args.connections = [int(c) for c in args.connections.split(",") if c]
     args.modes = [m for m in args.modes.split(",") if m]
     for m in args.modes:
@@ -458,6 +470,7 @@ def main(argv):
             commands["tokio-multi"] = [str(tokio_bin), "--workers", str(args.workers),
                                        "--flavor", "multi"]
 
+    commands.update(args.extra_server)
     scenarios = [(c, m) for c in args.connections for m in args.modes]
     total = len(scenarios) * len(args.servers) * args.rounds
     log(f"{total} runs of {args.duration:g} s (+{args.warmup:g} s warm-up): servers on CPUs "
