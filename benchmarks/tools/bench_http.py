@@ -356,6 +356,24 @@ def ratios(summary, num="kio", den="tokio"):
     return out
 
 
+# Goals from the HTTP issue, checked on every run: (connections, mode, ratio key, limit, text).
+TARGETS = [
+    (500, "plain", "cpu_per_req", 0.8, "server CPU per request <= 0.8 x Tokio's at 500 connections"),
+    (500, "plain", "p99", 1.0, "p99 latency below Tokio's at 500 connections"),
+]
+
+
+def check_targets(ratio_rows):
+    out = []
+    for conns, mode, key, limit, text in TARGETS:
+        q = next((q for q in ratio_rows if q["connections"] == conns and q["mode"] == mode), None)
+        if q is None or q.get(key) is None:
+            continue
+        met = q[key] <= limit if key == "cpu_per_req" else q[key] < limit
+        out.append({"target": text, "ratio": q[key], "limit": limit, "met": met})
+    return out
+
+
 def parse_args(argv):
     ap = argparse.ArgumentParser(prog="tools/bench-http", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -530,6 +548,7 @@ def main(argv):
         "runs": runs,
         "summary": summary,
         "ratios_kio_over_tokio": ratios(summary),
+        "targets": check_targets(ratios(summary)),
         "syscalls": syscalls,
         "idle_memory": idle,
         "median_loadavg_1m": statistics.median(loads) if loads else None,

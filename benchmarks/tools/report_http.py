@@ -37,6 +37,9 @@ def console_table(r):
                      f"{_f(s['cpu_us_per_req'], '10.2f'):>10} {_f(rss, '12.1f'):>12}")
     if last in ratio:
         lines.append(_ratio_row(last, ratio[last]))
+    for t in r.get("targets", []):
+        lines.append(f"target: {t['target']}: kio/tokio {t['ratio']:.2f} — "
+                     f"{'met' if t['met'] else 'NOT MET'}")
     for name, modes in r["syscalls"].items():
         for mode, s in modes.items():
             top = ", ".join(f"{k} {v:.2f}" for k, v in list(s["by_syscall_per_request"].items())[:6]
@@ -87,6 +90,9 @@ def markdown(r, chart):
         for q in r["ratios_kio_over_tokio"]:
             out.append(f"| {q['connections']} | {q['mode']} | {_x(q['rps'])} | {_x(q['p50'])} | "
                        f"{_x(q['p99'])} | {_x(q['cpu_per_req'])} | {_x(q['peak_rss'])} |")
+    if r.get("targets"):
+        out += [""] + [f"- Target: {t['target']} — kio/Tokio {t['ratio']:.2f}: "
+                       f"{'met' if t['met'] else '**not met**'}" for t in r["targets"]]
     if r["syscalls"]:
         out += ["", "## Syscalls per request", "",
                 "| server | mode | connections | per request | largest contributors (per request) "
@@ -112,6 +118,9 @@ def markdown(r, chart):
             "- p50/p99 come from `wrk --latency` and are reported for plain runs only: with "
             "pipelining wrk's coordinated-omission correction assumes one request per connection "
             "in flight and corrupts the percentiles.",
+            "- Syscalls per request count the server's syscall entries (all threads) during one "
+            "wrk run, divided by the requests completed. An io_uring operation is not a syscall: "
+            "kio's count is the io_uring_enter calls that submit and reap batches of operations.",
             "- Every run starts a fresh server process; peak RSS is its VmHWM after the run "
             "(including the warm-up).",
             "- Idle memory: RSS growth of the server while `benchmarks/tools/idle_conns.py` holds "
