@@ -6,6 +6,10 @@
 // * kio::Semaphore     counting, strictly FIFO.                               (semaphore.hpp)
 // * kio::Mutex         exclusive section across co_awaits; RAII MutexLock.    (mutex.hpp)
 // * kio::Channel<T>    bounded FIFO queue; close() then drain.                (channel.hpp)
+// * kio::when_all      run tasks concurrently, wait for all.                  (when_all.hpp)
+// * kio::when_any      race tasks; losers cancelled and finished.             (when_any.hpp)
+// * kio::TaskGroup     nursery: spawn children, join them; kio::task_scope    (task_group.hpp)
+//                      joins automatically.
 //
 // Common rules
 // ------------
@@ -15,9 +19,14 @@
 // * A wait that has to suspend observes the ambient cancel token and then returns
 //   std::errc::operation_canceled in its Result; it leaves the wait queue at once.
 // * Waking a waiter pushes it on the core's ready queue; nothing resumes another task inline.
+// * Combinators (when_all, when_any, TaskGroup) never leave a child running behind their back:
+//   they return only after every child has finished.
 #pragma once
 
 #include "kio/sync/channel.hpp"
 #include "kio/sync/event.hpp"
 #include "kio/sync/mutex.hpp"
 #include "kio/sync/semaphore.hpp"
+#include "kio/sync/task_group.hpp"
+#include "kio/sync/when_all.hpp"
+#include "kio/sync/when_any.hpp"
