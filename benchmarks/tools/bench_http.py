@@ -156,6 +156,9 @@ def parse_wrk(out, mode):
             m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
             if m:
                 r[key] = float(m.group(1)) * UNITS[m.group(2)]
+    # The largest latency wrk saw (not affected by its correction): shows stalls.
+    m = re.search(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\s", out, re.M)
+    r["max_latency_ms"] = float(m.group(1)) * UNITS[m.group(2)] if m else None
     errs = {"connect": 0, "read": 0, "write": 0, "timeout": 0, "non2xx": 0}
     m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if m:
@@ -176,14 +179,15 @@ def run_wrk(args, conns, mode, url, duration):
 
 # ---- phases --------------------------------------------------------------------------------------
 
-def measure_run(args, name, cmd, conns, mode):
+def measure_run(args, name, cmd, conns, mode, tag):
     srv = Server(name, cmd, args.server_cpus, args.log_dir)
     try:
         if args.warmup > 0:
             run_wrk(args, conns, mode, srv.url, args.warmup)
         t0 = srv.cpu_ticks()
-        r, _ = run_wrk(args, conns, mode, srv.url, args.duration)
+        r, raw = run_wrk(args, conns, mode, srv.url, args.duration)
         t1 = srv.cpu_ticks()
+        (args.log_dir / f"wrk-{tag}.txt").write_text(raw)
         srv.check_alive("the wrk run")
         r["server_cpu_s"] = (t1 - t0) / CLK_TCK
         r["cpu_us_per_req"] = r["server_cpu_s"] * 1e6 / r["requests"] if r["requests"] else None
@@ -448,7 +452,7 @@ def expand_cpus(spec):
 def main(argv):
     args = parse_args(argv)
     broot = benchlib.build_root()
-    args.log_dir = broot / "bench-logs"
+    args.log_dir = broot / "bench-logs"  # server logs and raw wrk output of the last run
     out_dir = Path(args.out) if args.out else (broot / "bench-quick" if args.quick
                                                else benchlib.RESULTS)
     overlap = set(expand_cpus(args.server_cpus)) & set(expand_cpus(args.client_cpus))
@@ -501,7 +505,8 @@ def main(argv):
         for conns, mode in scenarios:
             for name in order:
                 n += 1
-                r = measure_run(args, name, commands[name], conns, mode)
+                r = measure_run(args, name, commands[name], conns, mode,
+                                f"{name}-{conns}-{mode}-round{rnd + 1}")
                 r.update(server=name, connections=conns, mode=mode, round=rnd + 1)
                 runs.append(r)
                 errs = sum(r["errors"].values())
