@@ -97,6 +97,7 @@ struct RecvBufferStats {
   unsigned buffers = 0;    // ring size (0 until the ring exists)
   unsigned available = 0;  // buffers the kernel can fill now
   unsigned buffer_size = 0;
+  std::uint64_t exhausted = 0;  // receives paused because the ring was empty (ENOBUFS)
 };
 /// The calling core's ring. Threading: call on a worker.
 RecvBufferStats recv_buffer_stats() noexcept;

@@ -118,7 +118,10 @@ Result<std::size_t> RecvIntoAwaiter::await_resume() noexcept {
   w_.state = nullptr;
   if (ec_) return ec_;
   if (mode_ == Mode::direct) {
-    s_->direct = false;
+    if (s_) {
+      s_->direct = false;
+      s_->direct_ref = nullptr;
+    }
     return map_size(res_, flags_);
   }
   if (w_.closed) return std::errc::bad_file_descriptor;
@@ -184,6 +187,7 @@ namespace {
 /// Zero copy for this payload? Never towards a peer on this host (the kernel copies anyway).
 bool use_zerocopy(detail::StreamState* s, std::size_t n) noexcept {
   if (n < s->zerocopy_threshold) return false;
+  if (s->zerocopy_local) return true;
   if (s->peer_is_local < 0) {
     auto peer = detail::peer_address(s->fd);
     auto local = detail::local_address(s->fd);
@@ -199,7 +203,10 @@ Task<Result<void>> send_all_impl(detail::StreamState* s, std::span<const std::by
   while (!data.empty()) {
     Result<std::size_t> r = std::errc::invalid_argument;
     if (zc) {
-      r = co_await SendZcOp(fd, data);
+      SendZcOp op(fd, data);
+      r = co_await op;
+      ++s->core.zerocopy_sends;
+      if (op.copied()) ++s->core.zerocopy_copied;
     } else {
       r = co_await make_io_op(
           [fd, data](io_uring_sqe* sqe) {
@@ -326,7 +333,13 @@ RecvBufferStats recv_buffer_stats() noexcept {
   detail::CoreNet* c = detail::CoreNet::find();
   if (!c || !c->has_buffers()) return {};
   auto r = c->buffers();
-  return {(*r)->size(), (*r)->available(), (*r)->buffer_size()};
+  return {(*r)->size(), (*r)->available(), (*r)->buffer_size(), (*r)->exhausted};
+}
+
+ZeroCopyStats zerocopy_stats() noexcept {
+  detail::CoreNet* c = detail::CoreNet::find();
+  if (!c) return {};
+  return {c->zerocopy_sends, c->zerocopy_copied};
 }
 
 namespace detail {

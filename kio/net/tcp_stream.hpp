@@ -100,6 +100,7 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
   bool await_suspend(std::coroutine_handle<P> h) {
     if (mode_ == Mode::direct) {
       s_->direct = true;
+      s_->direct_ref = &s_;
       auto prep = [this](io_uring_sqe* sqe) {
         io_uring_prep_recv(sqe, s_->fd, buf_.data(), buf_.size(), 0);
       };
@@ -187,9 +188,13 @@ class TcpStream {
   /// established connection can stall the peer (see options.hpp).
   Result<void> set_send_buffer_size(int bytes) noexcept;
   Result<void> set_recv_buffer_size(int bytes) noexcept;
-  /// send_all payloads of at least `bytes` use zero copy; SIZE_MAX turns it off.
-  void set_zerocopy_threshold(std::size_t bytes) noexcept {
-    if (s_) s_->zerocopy_threshold = bytes;
+  /// send_all payloads of at least `bytes` use zero copy; SIZE_MAX turns it off. Peers on this
+  /// host are excluded (the kernel copies for them anyway) unless `include_local_peers`.
+  void set_zerocopy_threshold(std::size_t bytes, bool include_local_peers = false) noexcept {
+    if (s_) {
+      s_->zerocopy_threshold = bytes;
+      s_->zerocopy_local = include_local_peers;
+    }
   }
   std::size_t zerocopy_threshold() const noexcept { return s_ ? s_->zerocopy_threshold : 0; }
 

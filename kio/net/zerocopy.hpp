@@ -14,7 +14,8 @@
 // held back indefinitely while the data waits in the socket (a peer that stops reading), so when
 // the send already completed — or completes after the cancel — the connection is aborted
 // (connect(AF_UNSPEC): the kernel drops the queued data, sends RST, and releases the pages). A
-// cancelled zero-copy send therefore ends the connection.
+// cancelled zero-copy send therefore ends the connection; its result is operation_canceled, or
+// the byte count that went out before the cancel took effect.
 // Lifetime: `data` must stay valid until the co_await returns; the Completion lives in the
 // awaiter until the final CQE (the destructor cancels and waits as a last resort).
 // Errors: the send's errno (broken_pipe, connection_reset, ...).
@@ -30,6 +31,7 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <span>
 
 #include "kio/core/cancel.hpp"
@@ -50,6 +52,14 @@ inline constexpr unsigned notif_usage_zc_copied = 1u << 31;  // IORING_NOTIF_USA
 /// Aborts a TCP connection (RST, drops queued data); used to release pinned zero-copy pages.
 void abort_connection(int fd) noexcept;
 }  // namespace detail
+
+/// Zero-copy sends TcpStream::send_all made on the calling core, and how many of them the kernel
+/// reported as copied (IORING_NOTIF_USAGE_ZC_COPIED: loopback, or a NIC without support).
+struct ZeroCopyStats {
+  std::uint64_t sends = 0;
+  std::uint64_t copied = 0;
+};
+ZeroCopyStats zerocopy_stats() noexcept;
 
 class [[nodiscard]] SendZcOp : kio::detail::Completion {
  public:

@@ -53,6 +53,9 @@ class BufferRing {
     return mem_ + static_cast<std::size_t>(bid) * buffer_size_;
   }
 
+  /// Multishot receives that ended with ENOBUFS (the ring was empty) on this ring.
+  std::uint64_t exhausted = 0;
+
   /// A CQE reported that the kernel filled buffer `bid`.
   void taken() noexcept { --available_; }
   /// Returns buffer `bid` to the kernel; wakes the first stream waiting for buffers.

@@ -42,8 +42,9 @@ class CoreNet {
   StreamState* new_stream(int fd);
   void free_stream(StreamState* s) noexcept;
 
-  /// Set once a message about running out of file descriptors was logged on this core.
-  bool fd_exhaustion_logged = false;
+  /// Zero-copy sends made by send_all on this core, and how many the kernel copied anyway.
+  std::uint64_t zerocopy_sends = 0;
+  std::uint64_t zerocopy_copied = 0;
 
  private:
   kio::detail::Executor& ex_;

@@ -20,12 +20,14 @@ void StreamState::reset(int f) noexcept {
   fd = f;
   ring = nullptr;
   armed = cancel_sent = orphaned = direct = eof = false;
+  direct_ref = nullptr;
   error = {};
   head = tail = BufferRing::none;
   head_offset = 0;
   queued = 0;
   waiter = nullptr;
   zerocopy_threshold = default_zerocopy_threshold;
+  zerocopy_local = false;
   peer_is_local = -1;
   next_free = nullptr;
   prev_waiter = next_waiter = nullptr;
@@ -140,6 +142,7 @@ void StreamState::on_recv(kio::detail::Completion* c, int res, unsigned flags) n
     if (res == 0) {
       s->eof = true;
     } else if (res == -ENOBUFS) {
+      ++s->ring->exhausted;
       // Nothing was taken from the socket: receive again once the ring has a buffer.
       if (!s->ex.stopping()) {
         if (s->ring->available() > 0)
@@ -167,6 +170,7 @@ void StreamState::on_buffers_back(BufferWaiter* w) noexcept {
 }
 
 int StreamState::detach(bool keep_fd) noexcept {
+  if (direct_ref) *direct_ref = nullptr;  // a direct recv must not touch this state again
   if (waiter) {
     waiter->state = nullptr;
     waiter->closed = true;

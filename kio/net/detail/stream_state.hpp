@@ -53,10 +53,11 @@ class StreamState : public kio::detail::Completion, public BufferWaiter {
   BufferRing* ring = nullptr;  // set when the first multishot receive is armed
 
   // ---- multishot receive
-  bool armed = false;        // a receive is in the kernel (final CQE not seen yet)
-  bool cancel_sent = false;  // ASYNC_CANCEL issued for the armed receive
-  bool orphaned = false;     // the TcpStream is gone: free on the final CQE
-  bool direct = false;       // a single-shot recv into a caller buffer is in flight
+  bool armed = false;                  // a receive is in the kernel (final CQE not seen yet)
+  bool cancel_sent = false;            // ASYNC_CANCEL issued for the armed receive
+  bool orphaned = false;               // the TcpStream is gone: free on the final CQE
+  bool direct = false;                 // a single-shot recv into a caller buffer is in flight
+  StreamState** direct_ref = nullptr;  // that receive's pointer to us, cleared by detach()
   bool eof = false;
   std::error_code error;  // sticky receive error, reported after the queued data
   std::uint16_t head = BufferRing::none;
@@ -67,6 +68,7 @@ class StreamState : public kio::detail::Completion, public BufferWaiter {
 
   // ---- sending
   std::size_t zerocopy_threshold;
+  bool zerocopy_local = false;     // also towards peers on this host
   signed char peer_is_local = -1;  // -1 unknown, computed on the first large send
 
   StreamState* next_free = nullptr;

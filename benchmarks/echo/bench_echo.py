@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""kio's demo/echo_server against a plain epoll echo server (benchmarks/echo/epoll_echo.cpp).
+
+Called by tools/bench-echo. For each message size (64 B, 16 KiB) and connection count (50,
+1,000), both servers run as fresh processes, one after the other and in alternating order every
+round, pinned with taskset to the server CPUs, while benchmarks/echo/echo_load (closed loop: one
+message in flight per connection, every echo verified) runs pinned to the client CPUs. Each run
+records messages/s and the server's CPU time per message: utime+stime from /proc/PID/stat read
+when the load tool starts and stops counting (after its warm-up). Prints medians over the rounds
+and kio/epoll ratios (throughput: >1 is kio faster; CPU per message: <1 is kio cheaper), and
+writes them as JSON next to the build.
+"""
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def build(build_dir):
+    if not (build_dir / "build.ninja").exists():
+        subprocess.run(["meson", "setup", str(build_dir), "-Dbuildtype=release", "-Dtests=false",
+                        "-Db_ndebug=true"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    targets = ["demo/echo_server", "benchmarks/echo/epoll_echo", "benchmarks/echo/echo_load"]
+    subprocess.run(["ninja", "-C", str(build_dir), *targets], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid):
+    """utime + stime of a process (all threads), in clock ticks: fields 14 and 15 of proc(5)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_listening(port, proc, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start listening")
+
+
+def run_one(args, bdir, server, size, conns):
+    port = free_port()
+    workers = str(len(expand_cpus(args.server_cpus)))
+    if server == "kio":
+        cmd = [str(bdir / "demo" / "echo_server"), "--port", str(port), "--workers", workers]
+    else:
+        cmd = [str(bdir / "benchmarks" / "echo" / "epoll_echo"), "--port", str(port),
+               "--threads", workers]
+    srv = subprocess.Popen(["taskset", "-c", args.server_cpus, *cmd], stdin=subprocess.DEVNULL,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           preexec_fn=raise_nofile)
+    try:
+        wait_listening(port, srv)
+        load = subprocess.Popen(
+            ["taskset", "-c", args.client_cpus, str(bdir / "benchmarks" / "echo" / "echo_load"),
+             "--port", str(port), "--connections", str(conns), "--size", str(size),
+             "--seconds", str(args.seconds), "--warmup", str(args.warmup),
+             "--threads", str(len(expand_cpus(args.client_cpus)))],
+            stdout=subprocess.PIPE, text=True, preexec_fn=raise_nofile)
+        t0 = t1 = None
+        result = None
+        for line in load.stdout:
+            line = line.strip()
+            if line == "counting":
+                t0 = cpu_ticks(srv.pid)
+            elif line == "stopped":
+                t1 = cpu_ticks(srv.pid)
+            elif line.startswith("messages="):
+                result = dict(kv.split("=") for kv in line.split())
+        if load.wait() != 0 or result is None or t0 is None or t1 is None:
+            raise RuntimeError(f"echo_load failed ({server}, {size} B, {conns} conns): {result}")
+        msgs = int(result["messages"])
+        cpu_s = (t1 - t0) / CLK_TCK
+        return {"msgs_per_sec": float(result["msgs_per_sec"]),
+                "cpu_us_per_msg": cpu_s * 1e6 / msgs if msgs else float("nan"),
+                "server_cpu_s": cpu_s, "messages": msgs}
+    finally:
+        srv.terminate()
+        try:
+            srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+            srv.wait()
+
+
+def expand_cpus(spec):
+    cpus = []
+    for part in spec.split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            cpus += list(range(int(a), int(b) + 1))
+        else:
+            cpus.append(int(part))
+    return cpus
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1 round of 2 s per run (~20 s total)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--sizes", default="64,16384")
+    ap.add_argument("--connections", default="50,1000")
+    ap.add_argument("--server-cpus", default="0", help="taskset list for the server (default 0)")
+    ap.add_argument("--client-cpus", default="1", help="taskset list for the load (default 1)")
+    ap.add_argument("--servers", default="kio,epoll")
+    args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.warmup = 1, 2, 0.5
+
+    root = Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build"))
+    bdir = root / "bench-echo"
+    log(f"building (release) in {bdir}")
+    build(bdir)
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    conns_list = [int(c) for c in args.connections.split(",")]
+    servers = args.servers.split(",")
+    samples = {}
+    for r in range(args.rounds):
+        for size in sizes:
+            for conns in conns_list:
+                order = servers if r % 2 == 0 else list(reversed(servers))
+                for server in order:
+                    s = run_one(args, bdir, server, size, conns)
+                    samples.setdefault((size, conns, server), []).append(s)
+                    log(f"round {r + 1}/{args.rounds} {server:5} {size:6} B {conns:5} conns: "
+                        f"{s['msgs_per_sec']:10.0f} msg/s  {s['cpu_us_per_msg']:6.2f} us CPU/msg")
+
+    rows = []
+    print(f"\nserver CPUs {args.server_cpus}, client CPUs {args.client_cpus}, "
+          f"{args.rounds} round(s) x {args.seconds:g} s, medians\n")
+    hdr = "| size | conns | " + " | ".join(
+        f"{s} msg/s | {s} us CPU/msg" for s in servers)
+    if "kio" in servers and "epoll" in servers:
+        hdr += " | kio/epoll msg/s | kio/epoll CPU/msg"
+    print(hdr + " |")
+    print("|" + "---|" * (hdr.count("|") + 1))
+    for size in sizes:
+        for conns in conns_list:
+            row = {"size": size, "connections": conns}
+            cells = [str(size), str(conns)]
+            for server in servers:
+                runs = samples[(size, conns, server)]
+                m = statistics.median(x["msgs_per_sec"] for x in runs)
+                c = statistics.median(x["cpu_us_per_msg"] for x in runs)
+                row[server] = {"msgs_per_sec": m, "cpu_us_per_msg": c, "runs": runs}
+                cells += [f"{m:,.0f}", f"{c:.2f}"]
+            if "kio" in row and "epoll" in row:
+                rt = row["kio"]["msgs_per_sec"] / row["epoll"]["msgs_per_sec"]
+                rc = row["kio"]["cpu_us_per_msg"] / row["epoll"]["cpu_us_per_msg"]
+                row["ratio_msgs"] = rt
+                row["ratio_cpu"] = rc
+                cells += [f"{rt:.2f}", f"{rc:.2f}"]
+            rows.append(row)
+            print("| " + " | ".join(cells) + " |")
+    out = bdir / "bench-echo.json"
+    out.write_text(json.dumps({"args": vars(args), "results": rows}, indent=1))
+    log(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()
