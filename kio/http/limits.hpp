@@ -22,7 +22,8 @@ struct Limits {
   std::size_t max_header_bytes = 8192;
   /// Most header fields (at most HeaderList::capacity = 64); more answer 431.
   std::size_t max_headers = 64;
-  /// Largest request body (declared or decoded); larger ones answer 413.
+  /// Largest request body (declared or decoded); larger ones answer 413. A chunked body's raw
+  /// size (data plus chunk lines) is limited to 2 * max_body + 64 KiB, also 413.
   std::uint64_t max_body = 1u << 20;
   /// Longest chunk-size line including extensions; longer ones answer 400.
   std::size_t max_chunk_line = 4096;

@@ -582,6 +582,9 @@ RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char*
   if (p[1] != '\n') return fail(Status::bad_request);
   pos_ = static_cast<std::size_t>(p + 2 - base);
 
+  // Chunk lines and extensions are not body bytes: bound the raw size of a chunked body too,
+  // or a client could make the server buffer framing without limit.
+  if (pos_ - st_.body_start > 2 * limits_.max_body + 65536) return fail(Status::content_too_large);
   if (size == 0) {
     st_.trailers_start = pos_;
     phase_ = Phase::trailers;

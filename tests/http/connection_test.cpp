@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "kio/core/runtime.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/core/spawn.hpp"
+#include "kio/core/with_cancel.hpp"
 #include "kio/core/yield.hpp"
 #include "kio/http/detail/connection.hpp"
 #include "response_reader.hpp"
@@ -53,8 +55,11 @@ struct FakeStream {
   bool shut = false;
   bool closed = false;
 
+  std::function<void(std::size_t)> on_recv;  // called with the recv's index, before it returns
+
   kio::Task<kio::Result<FakeBuf>> recv() {
     sent_before_recv.push_back(sent.size());
+    if (on_recv) on_recv(sent_before_recv.size() - 1);
     if (script.empty()) co_return FakeBuf{};
     std::string s = std::move(script.front());
     script.pop_front();
@@ -66,6 +71,8 @@ struct FakeStream {
     co_return FakeBuf{s};
   }
   kio::Task<kio::Result<void>> send_all(std::span<const iovec> iov) {
+    // Like a real send: under a cancelled token it fails at once.
+    if ((co_await kio::this_cancel_token()).cancelled()) co_return std::errc::operation_canceled;
     std::size_t n = 0;
     for (const iovec& v : iov) {
       sent.append(static_cast<const char*>(v.iov_base), v.iov_len);
@@ -410,6 +417,29 @@ TEST(Connection, GracefulStopClosesIdleAndFinishesBusy) {
   EXPECT_EQ(r2[0].body, "slept");
   EXPECT_EQ(r2[0].header("Connection"), "close");
   EXPECT_TRUE(o.busy.shut);
+}
+
+TEST(Connection, StopRacingWithArrivingDataStillAnswersIt) {
+  // The stop cancels the idle wait in the same instant its bytes are delivered: the request is
+  // answered (the send must not inherit the cancellation) and the connection then closes.
+  FakeStream s = rt().block_on([]() -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/"), get("/n/2") + get("/n/3"), get("/n/4")};
+    http::Router router = make_router();
+    http::ServerOptions o = fast_options();
+    http::detail::ConnRegistry reg;
+    st.on_recv = [&reg](std::size_t i) {
+      if (i == 1) reg.stop();
+    };
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    co_await conn.run();
+    co_return st;
+  }());
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);  // under a stop the request at hand is the last one answered
+  EXPECT_EQ(rs[1].body, "2");
+  EXPECT_EQ(rs[1].header("Connection"), "close");
+  EXPECT_TRUE(s.closed);
 }
 
 }  // namespace

@@ -454,6 +454,23 @@ TEST(ParserLimits, Body413) {
   expect_same_when_split(big, o, lim);
 }
 
+TEST(ParserLimits, ChunkedFramingIsBounded413) {
+  // 1-byte chunks with long extensions: little body, much framing.
+  http::Limits lim{.max_body = 1024};
+  std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string chunk = "1;" + std::string(1000, 'e') + "\r\nx\r\n";
+  for (int i = 0; i < 100; ++i)
+    raw += chunk;
+  raw += "0\r\n\r\n";
+  Outcome o = parse_whole(raw, lim);
+  EXPECT_EQ(o.status, 413u);
+  Feeder f(lim);
+  for (std::size_t at = 0; at < raw.size(); at += 4096)
+    f.feed(std::string_view(raw).substr(at, 4096));
+  ASSERT_EQ(f.outcomes.size(), 1u);
+  EXPECT_EQ(f.outcomes[0], o);
+}
+
 TEST(ParserLimits, Trailers431) {
   http::Limits lim{.max_header_bytes = 64};
   std::string raw = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";

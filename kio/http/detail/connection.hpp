@@ -17,6 +17,8 @@
 // Timeouts: the header section must be complete within header_timeout of its first byte
 // (slowloris), each body read within body_timeout, an idle keep-alive connection lives
 // idle_timeout, a send may take send_timeout. A request cut short by a timeout gets 408.
+// Waits carry no per-wait timer or coroutine frame: serve() runs under the connection's own
+// CancelSource, and one lazily re-armed WaitTimer cancels it when a wait's deadline passes.
 // Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
 // a handler exception gets 500 and close. After such a response, and after "Connection: close",
 // the connection is closed cleanly: flush, FIN, read and discard for up to linger_timeout, close.
@@ -50,6 +52,7 @@
 #include "kio/http/detail/conn_registry.hpp"
 #include "kio/http/detail/date.hpp"
 #include "kio/http/detail/serialize.hpp"
+#include "kio/http/detail/wait_timer.hpp"
 #include "kio/http/parser.hpp"
 #include "kio/http/response.hpp"
 #include "kio/http/router.hpp"
@@ -95,8 +98,15 @@ class Connection {
   Task<void> run();
 
  private:
-  using Clock = std::chrono::steady_clock;
+  using Clock = kio::detail::Clock;
   using Buffer = recv_buffer_t<Stream>;
+
+  /// How serve() ended, and what run() still owes the peer.
+  enum class Ending : unsigned char {
+    close,       // peer gone, I/O error, idle timeout, stop while idle: just close
+    linger,      // a final response went out: half-close, drain, close
+    answer_408,  // a request timed out half-way: answer 408, then linger
+  };
 
   struct Segment {
     std::size_t out_end;  // out_ bytes before this body
@@ -107,10 +117,14 @@ class Connection {
     return {reinterpret_cast<char*>(b.data()), static_cast<std::size_t>(b.size())};
   }
 
+  Task<Ending> serve();
   bool dispatch_sync(Request& req, const Router::Match& m);
   bool append_response(const Request& req, Response&& resp, std::string_view extra = {});
   void append_error(Status s);
-  Task<Result<void>> flush();
+  /// Fills iov_ from out_, segs_ and held_ (right before sending).
+  void build_iov();
+  void clear_output() noexcept;
+  Task<Result<void>> send_output();
   Task<void> linger_close();
   void keep_leftover(std::span<char> data, std::size_t off);
 
@@ -128,6 +142,9 @@ class Connection {
   std::string_view date_;
   Clock::time_point head_deadline_{};
   bool continue_sent_ = false;
+  CancelToken outer_;              // the caller's token (runtime shutdown)
+  CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
+  WaitTimer timer_;
 };
 
 template <class Stream>
@@ -139,39 +156,51 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
     ~Unregister() { r.remove(n); }
   } unregister{registry_, &node_};
 
-  bool linger = false;
+  // serve() runs under `waits`: the wait timer and a graceful stop cancel it to end a wait. What
+  // follows (408, lingering) runs under the outer token again, so only shutdown cancels it.
+  outer_ = co_await this_cancel_token();
+  CancelSource waits(outer_);
+  waits_ = &waits;
+  Ending ending = co_await with_cancel(waits.token(), serve());
+  timer_.disarm();
+  waits_ = nullptr;
+  if (ending == Ending::answer_408) {
+    append_error(Status::request_timeout);
+    ending = (co_await send_output()) ? Ending::linger : Ending::close;
+  }
+  if (ending == Ending::linger) co_await linger_close();
+  // Under no token: closing must happen even when shutdown already cancelled ours (a close
+  // awaited under a cancelled token may not reach the kernel, leaking the socket).
+  co_await with_cancel(CancelToken{}, stream_.close());
+}
+
+template <class Stream>
+requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
   for (;;) {
-    // ---- receive: idle (cancellable by stop), or in the middle of a request (timed)
-    Result<Buffer> got = std::errc::operation_canceled;
-    if (carry_.empty()) {
-      if (registry_.stopping()) break;
-      CancelSource idle(co_await this_cancel_token());
-      node_.idle = &idle;
-      got = co_await with_cancel(idle.token(), kio::timeout(opts_.idle_timeout, stream_.recv()));
-      node_.idle = nullptr;
-      if (!got) break;  // idle timeout, stop, shutdown, reset: nothing to answer
-      head_deadline_ = Clock::now() + opts_.header_timeout;
+    // ---- receive: idle (a stop may end it), or in the middle of a request (deadline: 408)
+    const bool idle = carry_.empty();
+    const Clock::time_point now = Clock::now();
+    if (idle) {
+      if (registry_.stopping()) co_return Ending::close;
+      node_.idle = waits_;
+      timer_.arm(now + opts_.idle_timeout, *waits_);
+    } else if (parser_.head_complete()) {
+      timer_.arm(now + opts_.body_timeout, *waits_);
     } else {
-      auto now = Clock::now();
-      auto wait = parser_.head_complete()
-                      ? std::chrono::duration_cast<Clock::duration>(opts_.body_timeout)
-                      : (head_deadline_ > now ? head_deadline_ - now : Clock::duration::zero());
-      got = co_await kio::timeout(wait, stream_.recv());
-      if (!got) {
-        if (got.error() == std::errc::timed_out) {
-          append_error(Status::request_timeout);
-          if (co_await flush()) linger = true;
-        }
-        break;
-      }
+      timer_.arm(head_deadline_, *waits_);
     }
+    Result<Buffer> got = co_await stream_.recv();
+    timer_.disarm();
+    node_.idle = nullptr;
+    if (!got) co_return (!idle && timer_.expired()) ? Ending::answer_408 : Ending::close;
     Buffer buf = std::move(*got);
     std::span<char> bytes = chars(buf);
-    if (bytes.empty()) break;  // orderly shutdown by the peer
+    if (bytes.empty()) co_return Ending::close;  // orderly shutdown by the peer
+    if (idle) head_deadline_ = now + opts_.header_timeout;
 
     // ---- parse and dispatch every complete request of the batch
     std::span<char> data = bytes;
-    if (!carry_.empty()) {
+    if (!idle) {
       carry_.insert(carry_.end(), bytes.begin(), bytes.end());
       data = std::span<char>(carry_);
     }
@@ -217,18 +246,28 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
     }
 
     // ---- one vectored send for the whole batch, then keep the unfinished tail
+    if (waits_->cancelled()) {
+      // The bytes arrived just as a deadline or a stop cancelled the wait: answer what was
+      // received (outside `waits`, which can no longer wait) and end the connection.
+      if (out_.empty()) co_return Ending::close;
+      Result<void> sent = co_await with_cancel(outer_, send_output());
+      co_return sent ? Ending::linger : Ending::close;
+    }
     if (!out_.empty()) {
-      if (!co_await flush()) break;
+      build_iov();
+      timer_.arm(Clock::now() + opts_.send_timeout, *waits_);
+      Result<void> sent;
+      for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
+        sent = co_await stream_.send_all(
+            std::span<const iovec>(iov_.data() + at, std::min(max_iov, iov_.size() - at)));
+      timer_.disarm();
+      clear_output();
+      if (!sent) co_return Ending::close;
     }
-    if (close) {
-      linger = true;
-      break;
-    }
+    if (close) co_return Ending::linger;
     keep_leftover(data, off);
-    if (!carry_.empty() && off > 0) head_deadline_ = Clock::now() + opts_.header_timeout;
+    if (!carry_.empty() && off > 0) head_deadline_ = now + opts_.header_timeout;
   }
-  if (linger) co_await linger_close();
-  co_await stream_.close();
 }
 
 /// Runs a synchronous handler (or answers 404/405); false when the connection must close.
@@ -290,7 +329,8 @@ void Connection<Stream>::append_error(Status s) {
 }
 
 template <class Stream>
-requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::flush() {
+requires HttpStream<Stream>
+void Connection<Stream>::build_iov() {
   iov_.clear();
   std::size_t prev = 0;
   for (const Segment& s : segs_) {
@@ -300,14 +340,26 @@ requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::flush() {
     prev = s.out_end;
   }
   if (out_.size() > prev) iov_.push_back(iovec{out_.data() + prev, out_.size() - prev});
+}
+
+template <class Stream>
+requires HttpStream<Stream>
+void Connection<Stream>::clear_output() noexcept {
+  out_.clear();
+  segs_.clear();
+  held_.clear();
+}
+
+/// Sends what is queued, bounded by send_timeout (outside serve(): the 408 path).
+template <class Stream>
+requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output() {
+  build_iov();
   Result<void> r;
   for (std::size_t at = 0; at < iov_.size() && r; at += max_iov) {
     std::span<const iovec> part(iov_.data() + at, std::min(max_iov, iov_.size() - at));
     r = co_await kio::timeout(opts_.send_timeout, stream_.send_all(part));
   }
-  out_.clear();
-  segs_.clear();
-  held_.clear();
+  clear_output();
   co_return r;
 }
 
