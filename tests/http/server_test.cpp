@@ -1,0 +1,305 @@
+// Description: kio::http::Server over real sockets on two cores — port 0, pipelining, large
+// chunked uploads, error answered then a clean close (no reset), header and idle timeouts,
+// graceful stop with a request in flight, stop before run, bad address.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kio/core/runtime.hpp"
+#include "kio/core/sleep.hpp"
+#include "kio/http/server.hpp"
+#include "response_reader.hpp"
+
+namespace http = kio::http;
+using http_test::parse_responses;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// A blocking client socket with a receive timeout (tests never hang on a silent server).
+class Client {
+ public:
+  explicit Client(std::uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Client() { ::close(fd_); }
+  bool connected() const { return connected_; }
+
+  bool send(std::string_view s) {
+    while (!s.empty()) {
+      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      s.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  /// Reads until `responses` complete responses arrived, EOF, an error or the timeout.
+  std::string read_responses(std::size_t responses) {
+    std::string got;
+    while (parse_responses(got, -1, true).size() < responses)
+      if (!read_some(got)) break;
+    return got;
+  }
+  /// Reads until EOF; returns the bytes, and in `error` the errno that ended it (0 for EOF).
+  std::string read_to_eof(int* error = nullptr) {
+    std::string got;
+    int e = 0;
+    while (read_some(got, &e)) {
+    }
+    if (error) *error = e;
+    return got;
+  }
+
+ private:
+  bool read_some(std::string& into, int* error = nullptr) {
+    char buf[65536];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      if (error) *error = n < 0 ? errno : 0;
+      return false;
+    }
+    into.append(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  bool connected_ = false;
+};
+
+http::Router make_router() {
+  http::Router r;
+  r.get("/", [](http::Request&) { return http::Response::text("Hello, World!"); });
+  r.any("/echo", [](http::Request& q) { return http::Response().body_view(q.body); });
+  r.get("/slow", [](http::Request&) -> kio::Task<http::Response> {
+    co_await kio::sleep_for(300ms);
+    co_return http::Response::text("slow done");
+  });
+  return r;
+}
+
+/// Runs a Server on a 2-worker runtime in a background thread for the test's duration.
+class Running {
+ public:
+  explicit Running(http::ServerOptions o = {}) : server_(make_router(), with_port0(o)) {
+    thread_ = std::thread([this] {
+      try {
+        result_ = rt_.block_on(server_.run());
+      } catch (const std::exception& e) {
+        threw_ = e.what();
+      }
+    });
+    for (int i = 0; i < 500 && server_.port() == 0 && !finished(); ++i)
+      std::this_thread::sleep_for(10ms);
+  }
+  ~Running() { stop(); }
+  std::uint16_t port() const { return server_.port(); }
+  http::Server& server() { return server_; }
+  /// Graceful stop; returns run()'s result.
+  kio::Result<void> stop() {
+    server_.stop();
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+  bool finished() const { return !thread_.joinable(); }
+  /// Stops the whole runtime instead (cancels everything); returns run()'s result.
+  kio::Result<void> stop_runtime() {
+    rt_.stop();
+    if (thread_.joinable()) thread_.join();
+    return result_;
+  }
+  /// What block_on threw, if it did.
+  const std::string& threw() const { return threw_; }
+
+ private:
+  static http::ServerOptions with_port0(http::ServerOptions o) {
+    o.address = "127.0.0.1";
+    o.port = 0;
+    return o;
+  }
+  kio::Runtime rt_{kio::RuntimeOptions{.workers = 2, .oversubscribe = true}};
+  http::Server server_;
+  std::thread thread_;
+  kio::Result<void> result_ = std::errc::operation_in_progress;
+  std::string threw_;
+};
+
+std::string get(std::string_view path, std::string_view extra = "") {
+  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
+}
+
+TEST(Server, HelloOverRealSockets) {
+  Running srv;
+  ASSERT_NE(srv.port(), 0);
+  Client c(srv.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(get("/")));
+  auto rs = parse_responses(c.read_responses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[0].body, "Hello, World!");
+  EXPECT_TRUE(srv.stop());
+}
+
+TEST(Server, PipelinedBatchesAndManyConnections) {
+  Running srv;
+  std::vector<std::thread> clients;
+  std::atomic<int> good{0};
+  for (int t = 0; t < 8; ++t)
+    clients.emplace_back([&, t] {
+      Client c(srv.port());
+      for (int round = 0; round < 10; ++round) {
+        std::size_t n = static_cast<std::size_t>(1 + (t * 7 + round * 13) % 64);
+        std::string batch;
+        for (std::size_t i = 0; i < n; ++i)
+          batch += get("/");
+        if (!c.send(batch)) return;
+        auto rs = parse_responses(c.read_responses(n));
+        if (rs.size() != n) return;
+        for (auto& r : rs)
+          if (r.body != "Hello, World!") return;
+      }
+      ++good;
+    });
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(good.load(), 8);
+}
+
+TEST(Server, LargeChunkedUploadIsEchoed) {
+  Running srv;
+  Client c(srv.port());
+  std::string body;
+  for (int i = 0; body.size() < 900'000; ++i)
+    body += "line " + std::to_string(i) + "\n";
+  std::string req = "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+  for (std::size_t at = 0; at < body.size(); at += 10'000) {
+    std::string part = body.substr(at, 10'000);
+    char hex[16];
+    std::snprintf(hex, sizeof hex, "%zx", part.size());
+    req += std::string(hex) + "\r\n" + part + "\r\n";
+  }
+  req += "0\r\n\r\n";
+  std::thread writer([&] { c.send(req); });  // the echo starts before the upload ends
+  auto rs = parse_responses(c.read_responses(1));
+  writer.join();
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[0].body.size(), body.size());
+  EXPECT_TRUE(rs[0].body == body);
+}
+
+TEST(Server, MalformedRequestIsAnsweredThenClosedCleanly) {
+  Running srv;
+  Client c(srv.port());
+  // The server stops reading at the error; the junk behind it must not turn into a reset that
+  // destroys the 400 before we read it.
+  ASSERT_TRUE(c.send(get("/") + "GET / HTTP/1.1\r\nHost : x\r\n\r\n" + std::string(200'000, 'j')));
+  int err = -1;
+  std::string got = c.read_to_eof(&err);
+  EXPECT_EQ(err, 0) << std::strerror(err);
+  auto rs = parse_responses(got);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[1].status, 400u);
+  EXPECT_EQ(rs[1].header("Connection"), "close");
+}
+
+TEST(Server, HeaderTimeoutAndIdleTimeout) {
+  http::ServerOptions o;
+  o.header_timeout = 200ms;
+  o.idle_timeout = 300ms;
+  o.linger_timeout = 100ms;
+  Running srv(o);
+  {
+    Client slow(srv.port());
+    ASSERT_TRUE(slow.send("GET / HTTP/1.1\r\nHost: t\r\n"));  // never finishes its head
+    auto rs = parse_responses(slow.read_to_eof());
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 408u);
+  }
+  {
+    Client idle(srv.port());
+    ASSERT_TRUE(idle.send(get("/")));
+    auto t0 = std::chrono::steady_clock::now();
+    int err = -1;
+    auto rs = parse_responses(idle.read_to_eof(&err));  // the response, then EOF when idle
+    EXPECT_EQ(err, 0);
+    ASSERT_EQ(rs.size(), 1u);
+    EXPECT_EQ(rs[0].status, 200u);
+    EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
+  }
+}
+
+TEST(Server, GracefulStopFinishesInFlightRequests) {
+  Running srv;
+  Client busy(srv.port());
+  Client idle(srv.port());
+  ASSERT_TRUE(idle.send(get("/")));
+  ASSERT_EQ(parse_responses(idle.read_responses(1)).size(), 1u);
+  ASSERT_TRUE(busy.send(get("/slow")));
+  std::this_thread::sleep_for(50ms);  // the slow handler is running (it takes 300 ms)
+  std::uint16_t port = srv.port();
+  kio::Result<void> r = srv.stop();
+  EXPECT_TRUE(r) << r.error().message();
+  auto rs = parse_responses(busy.read_to_eof());
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].body, "slow done");
+  EXPECT_EQ(rs[0].header("Connection"), "close");
+  EXPECT_EQ(idle.read_to_eof(), "");  // closed without a word
+  Client late(port);
+  EXPECT_FALSE(late.connected());
+}
+
+TEST(Server, RuntimeStopEndsRunWithConnectionsOpen) {
+  Running srv;
+  Client idle(srv.port());
+  ASSERT_TRUE(idle.send(get("/")));
+  ASSERT_EQ(parse_responses(idle.read_responses(1)).size(), 1u);
+  Client busy(srv.port());
+  ASSERT_TRUE(busy.send(get("/slow")));
+  std::this_thread::sleep_for(50ms);
+  kio::Result<void> r = srv.stop_runtime();
+  EXPECT_EQ(srv.threw(), "");
+  EXPECT_TRUE(r) << r.error().message();
+  int err = -1;
+  EXPECT_EQ(idle.read_to_eof(&err), "");
+  EXPECT_EQ(err, 0) << "the server did not close the socket: " << std::strerror(err);
+}
+
+TEST(Server, StopBeforeRunReturnsAtOnce) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+  http::ServerOptions o;
+  o.address = "127.0.0.1";
+  o.port = 0;
+  http::Server s(make_router(), o);
+  s.stop();
+  EXPECT_TRUE(rt.block_on(s.run()));
+}
+
+TEST(Server, BadAddressIsAnError) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  http::ServerOptions o;
+  o.address = "not-an-address";
+  http::Server s(make_router(), o);
+  EXPECT_FALSE(rt.block_on(s.run()));
+}
+
+}  // namespace
