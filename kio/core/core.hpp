@@ -6,6 +6,8 @@
 // * kio::Runtime       owns the pinned workers; block_on() enters it.        (runtime.hpp)
 // * kio::spawn         runs a task detached on the current core.             (spawn.hpp)
 // * kio::spawn_on      runs a task detached on another core.                 (spawn_on.hpp)
+// * kio::submit_to     runs a function on another core, awaits its result.   (submit_to.hpp)
+// * kio::Sharded<T>    one service instance per core.                        (sharded.hpp)
 // * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
 // * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
 // * kio::timeout       bounds any awaitable; cancels it and waits for it.    (timeout.hpp)
@@ -29,9 +31,11 @@
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"
+#include "kio/core/sharded.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/spawn_on.hpp"
+#include "kio/core/submit_to.hpp"
 #include "kio/core/task.hpp"
 #include "kio/core/this_core.hpp"
 #include "kio/core/timeout.hpp"

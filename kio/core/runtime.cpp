@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -43,12 +45,37 @@ Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
     throw SetupError(std::make_error_code(std::errc::invalid_argument),
                      fmt::format("kio: {} workers requested; at most 1024 are supported", n));
   opts_.workers = n;
+  const unsigned cap = opts_.mailbox_capacity;
+  if (cap < 2 || (cap & (cap - 1)) != 0)
+    throw SetupError(std::make_error_code(std::errc::invalid_argument),
+                     fmt::format("kio: mailbox_capacity {} must be a power of two >= 2", cap));
   for (unsigned i = 0; i < n; ++i)
     cpus_.push_back(opts_.pin ? allowed[i % allowed.size()] : -1);
   for (unsigned i = 0; i < n; ++i)
     executors_.push_back(std::make_unique<detail::Executor>(*this, i, opts_, cpus_[i]));
 
-  // Start the workers; each creates its ring on its own thread and reports back.
+  // One SPSC ring per ordered pair of distinct cores.
+  rings_.resize(static_cast<std::size_t>(n) * n);
+  for (unsigned src = 0; src < n; ++src)
+    for (unsigned dst = 0; dst < n; ++dst)
+      if (src != dst) rings_[src * n + dst] = std::make_unique<detail::MailRing>(cap);
+  std::vector<detail::Executor*> peers;
+  for (auto& e : executors_)
+    peers.push_back(e.get());
+  for (unsigned me = 0; me < n; ++me) {
+    std::vector<detail::MailRing*> out(n), in(n);
+    for (unsigned o = 0; o < n; ++o) {
+      out[o] = rings_[me * n + o].get();
+      in[o] = rings_[o * n + me].get();
+    }
+    executors_[me]->connect(peers, std::move(out), std::move(in), &shutdown_sync_);
+  }
+  shutdown_sync_.participants = n;
+
+  if (opts_.stop_on_signals) setup_signals();  // before the threads: they inherit the mask
+
+  // Start the workers; each creates its ring on its own thread and reports back. They enter
+  // their loops only once every ring exists.
   std::atomic<int> ready{0};
   std::vector<std::exception_ptr> errors(n);
   for (unsigned i = 0; i < n; ++i)
@@ -57,14 +84,41 @@ Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
     ready.wait(r, std::memory_order_acquire);
   for (auto& e : errors) {
     if (e) {
-      stop();
+      go_.store(2, std::memory_order_release);
+      go_.notify_all();
+      join();
+      if (signal_fd_ >= 0) ::close(signal_fd_);
+      if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_sigmask_, nullptr);
       std::rethrow_exception(e);
     }
   }
+  if (signal_fd_ >= 0) executors_[0]->watch_signals(signal_fd_);
+  go_.store(1, std::memory_order_release);
+  go_.notify_all();
 }
 
 Runtime::~Runtime() {
   stop();
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+  if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_sigmask_, nullptr);
+}
+
+void Runtime::setup_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (int e = pthread_sigmask(SIG_BLOCK, &set, &old_sigmask_); e != 0)
+    throw SetupError(std::error_code(e, std::system_category()),
+                     "kio: blocking SIGINT/SIGTERM failed; set stop_on_signals = false");
+  signals_blocked_ = true;
+  signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (signal_fd_ < 0) {
+    const int e = errno;
+    throw SetupError(
+        std::error_code(e, std::system_category()),
+        fmt::format("kio: signalfd failed: {}; set stop_on_signals = false", std::strerror(e)));
+  }
 }
 
 void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_ptr& error) {
@@ -72,7 +126,6 @@ void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_pt
   char name[16];
   std::snprintf(name, sizeof name, "kio-w%u", i);
   pthread_setname_np(pthread_self(), name);
-  bool ok = true;
   try {
     if (cpus_[i] >= 0) {
       cpu_set_t set;
@@ -87,12 +140,13 @@ void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_pt
     ex.init();
   } catch (...) {
     error = std::current_exception();
-    ok = false;
   }
   // `ready`/`error` live in the constructor's frame: do not touch them after this.
   ready.fetch_add(1, std::memory_order_release);
   ready.notify_all();
-  if (ok) ex.run();
+  for (int g; (g = go_.load(std::memory_order_acquire)) == 0;)
+    go_.wait(g);
+  if (go_.load(std::memory_order_acquire) == 1) ex.run();
 }
 
 void Runtime::run_blocking(detail::RootTask root, detail::BlockOnBase& st) {
@@ -124,9 +178,19 @@ void Runtime::request_stop() noexcept {
 }
 
 void Runtime::stop() {
-  if (detail::current_executor() && !threads_.empty())
-    throw std::logic_error("kio::Runtime::stop called on a worker thread; use request_stop()");
   request_stop();
+  join();
+}
+
+void Runtime::wait() {
+  join();
+}
+
+void Runtime::join() {
+  if (detail::current_executor() && !threads_.empty())
+    throw std::logic_error(
+        "kio::Runtime::stop/wait called on a worker thread (it would wait for itself); use "
+        "request_stop()");
   for (auto& t : threads_)
     if (t.joinable()) t.join();
 }

@@ -16,6 +16,8 @@
 // kernel's completions, destroys every remaining frame and joins the threads.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <memory>
 #include <optional>
@@ -108,6 +110,9 @@ class Runtime {
   void request_stop() noexcept;
   /// Graceful stop, then joins the workers. Idempotent. Not from a worker thread.
   void stop();
+  /// Blocks until the runtime stops (request_stop from anywhere, or a signal with
+  /// `stop_on_signals`), then joins the workers. Not from a worker thread.
+  void wait();
 
   unsigned workers() const noexcept { return static_cast<unsigned>(executors_.size()); }
   /// The CPU each worker is pinned to (-1 when pinning is off).
@@ -120,11 +125,19 @@ class Runtime {
  private:
   void run_blocking(detail::RootTask root, detail::BlockOnBase& st);
   void worker_main(unsigned i, std::atomic<int>& ready, std::exception_ptr& error);
+  void setup_signals();
+  void join();
 
   RuntimeOptions opts_;
   std::vector<int> cpus_;
   std::vector<std::unique_ptr<detail::Executor>> executors_;
+  std::vector<std::unique_ptr<detail::MailRing>> rings_;  // [src * workers + dst]
+  detail::ShutdownSync shutdown_sync_;
+  std::atomic<int> go_{0};  // 0: wait, 1: run the loop, 2: setup failed, exit
   std::vector<std::thread> threads_;
+  int signal_fd_ = -1;
+  bool signals_blocked_ = false;
+  sigset_t old_sigmask_{};
 };
 
 }  // namespace kio

@@ -36,6 +36,18 @@ struct RuntimeOptions {
   unsigned sqpoll_idle_ms = 100;
   /// Ready coroutines run per loop iteration before the ring is polled again.
   unsigned ready_batch = 256;
+  /// Slots in each cross-core ring (one ring per ordered pair of cores; power of two). A sender
+  /// that finds it full waits (spawn_on) or queues behind it (replies); nothing is dropped.
+  unsigned mailbox_capacity = 256;
+  /// Before sleeping in the kernel, an idle worker polls its cross-core mail this long. 0 (the
+  /// default) sleeps at once; a few tens of microseconds cut cross-core latency at the cost of
+  /// CPU time while idle.
+  std::chrono::microseconds idle_spin{0};
+  /// SIGINT and SIGTERM stop the runtime gracefully (read through a signalfd on worker 0's ring;
+  /// the signals are blocked in the constructing thread and the workers). A second signal exits
+  /// the process at once with status 128 + signal. Construct the Runtime before starting other
+  /// threads, which would otherwise still receive the signals.
+  bool stop_on_signals = false;
 };
 
 }  // namespace kio

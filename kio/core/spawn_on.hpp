@@ -3,18 +3,22 @@
 //   for (unsigned c = 0; c < kio::core_count(); ++c)
 //     co_await kio::spawn_on(c, serve_on_this_core(port));
 //
-// Runs on: the target core; the caller continues on its own core once the task is queued there.
-// Backpressure: if the target's queue is full, the caller waits until there is room; work is
-// never dropped. The result is an error (operation_canceled) only if the target core has already
-// shut down; the task is then destroyed without running.
-// Cancellation: on the target core the task's ambient token is that core's shutdown token.
-// Lifetime: the frame is created on the calling core and from then on owned by the target
-// runtime (see spawn.hpp). Arguments must be safe to use from the target core.
-// Errors: an exception escaping the task is logged with the target core's id.
+// Runs on: the target core; the caller continues on its own core once the task is queued there
+// (for the caller's own core: at once, like kio::spawn).
+// Backpressure: the task travels through the lock-free ring from this core to the target. If the
+// ring is full the caller is suspended until its task is in the ring; work is never dropped.
+// Cancellation: on the target core the task's ambient token is that core's shutdown token. The
+// wait for ring space is not cancellable (it is bounded by the target draining its ring).
+// Lifetime: the frame is created on the calling core and from then on owned by the runtime (see
+// spawn.hpp); arguments must be safe to use from the target core. If the runtime shuts down
+// before the task starts, the frame is destroyed without running.
+// Errors: Result<void> is operation_canceled when the calling core is already stopping (the task
+// is then destroyed, not sent); an exception escaping the task is logged with the target core.
 #pragma once
 
 #include <coroutine>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "kio/core/detail/root_task.hpp"
@@ -26,33 +30,44 @@ namespace kio {
 
 class [[nodiscard]] SpawnOnAwaiter {
  public:
-  SpawnOnAwaiter(detail::Executor& target, detail::RootTask root)
-      : target_(target), root_(std::move(root)) {}
+  SpawnOnAwaiter(detail::Executor& home, unsigned target, detail::RootTask root)
+      : home_(home), target_(target), root_(std::move(root)) {}
 
-  bool await_ready() noexcept {
-    ok_ = std::move(root_).launch_on(target_);
+  bool await_ready() noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) {
+    if (home_.stopping()) {
+      canceled_ = true;  // root_'s destructor frees the unstarted frame
+      return false;
+    }
+    if (target_ == home_.index()) {
+      std::move(root_).start_on(home_);
+      return false;
+    }
+    detail::Message* m = root_.release_as_message();
+    if (home_.send(target_, m)) return false;
+    m->blocked = h;  // resumed by the executor once the message is in the ring
     return true;
   }
-  void await_suspend(std::coroutine_handle<>) noexcept {}
   Result<void> await_resume() const noexcept {
-    if (ok_) return {};
-    return std::errc::operation_canceled;
+    if (canceled_) return std::errc::operation_canceled;
+    return {};
   }
 
  private:
-  detail::Executor& target_;
+  detail::Executor& home_;
+  unsigned target_;
   detail::RootTask root_;
-  bool ok_ = false;
+  bool canceled_ = false;
 };
 
 /// Queues `task` on worker `core` of the calling worker's runtime. Throws std::out_of_range for
 /// a core that does not exist.
 template <class T>
 SpawnOnAwaiter spawn_on(unsigned core, Task<T> task) {
-  Runtime& rt = detail::this_executor("kio::spawn_on").runtime();
-  if (core >= rt.workers())
+  detail::Executor& home = detail::this_executor("kio::spawn_on");
+  if (core >= home.runtime().workers())
     throw std::out_of_range("kio::spawn_on: no such core " + std::to_string(core));
-  return SpawnOnAwaiter(rt.executor(core), detail::detached_root(std::move(task)));
+  return SpawnOnAwaiter(home, core, detail::detached_root(std::move(task)));
 }
 
 }  // namespace kio

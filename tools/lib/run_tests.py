@@ -38,7 +38,26 @@ def log(msg):
     print(msg, flush=True)
 
 
-def build(name, cxx, opts):
+def suite_targets(bdir, suites):
+    """Ninja targets (test executables and what they depend on) of the tests in `suites`."""
+    tests = json.loads(subprocess.run(["meson", "introspect", "--tests", str(bdir)],
+                                      capture_output=True, text=True, check=True).stdout)
+    targets = json.loads(subprocess.run(["meson", "introspect", "--targets", str(bdir)],
+                                        capture_output=True, text=True, check=True).stdout)
+    by_id = {t["id"]: t for t in targets}
+    out = set()
+    for t in tests:
+        if not any(s.split(":")[-1] in suites for s in t.get("suite", [])):
+            continue
+        out.add(os.path.relpath(t["cmd"][0], bdir))
+        for dep in t.get("depends", []):
+            if dep in by_id:
+                for f in by_id[dep]["filename"]:
+                    out.add(os.path.relpath(f, bdir))
+    return sorted(out)
+
+
+def build(name, cxx, opts, suites=None):
     bdir = Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build")) / name
     env = dict(os.environ, CXX=cxx)
     if not (bdir / "build.ninja").exists():
@@ -51,7 +70,8 @@ def build(name, cxx, opts):
         subprocess.run(["meson", "configure", str(bdir), *opts], cwd=ROOT, env=env,
                        stdout=subprocess.DEVNULL, check=False)
     t0 = time.time()
-    r = subprocess.run(["ninja", "-C", str(bdir)], cwd=ROOT, env=env,
+    targets = suite_targets(bdir, suites) if suites else []
+    r = subprocess.run(["ninja", "-C", str(bdir), *targets], cwd=ROOT, env=env,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         log(r.stdout[-6000:])
@@ -131,7 +151,7 @@ def main():
     for name, (cxx, opts, suites) in CONFIGS.items():
         if args.only and name not in args.only:
             continue
-        bdir = build(name, cxx, opts)
+        bdir = build(name, cxx, opts, suites)
         if bdir is None:
             log(f"FAIL build {name}")
             totals[1] += 1

@@ -10,6 +10,7 @@
 #include "kio/core/detail/log.hpp"
 #include "kio/core/detail/ring_setup.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/runtime.hpp"
 
 namespace kio::detail {
 
@@ -24,6 +25,8 @@ Executor::Executor(Runtime& rt, unsigned index, const RuntimeOptions& opts, int 
     : rt_(rt), index_(index), opts_(opts), cpu_(cpu) {
   wake_completion_.on_cqe = &Executor::on_wake;
   wake_completion_.self = this;
+  signal_.on_cqe = &Executor::on_signal;
+  signal_.self = this;
 }
 
 Executor::~Executor() {
@@ -110,7 +113,7 @@ std::size_t Executor::reap() {
       copy[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
     io_uring_cq_advance(&ring_, n);
     for (unsigned i = 0; i < n; ++i) {
-      if (copy[i].user_data == 0) continue;
+      if (copy[i].user_data <= mail_wake_user_data) continue;  // untracked, or a mail wake-up
       if (!(copy[i].flags & IORING_CQE_F_MORE)) --inflight_;
       auto* c = reinterpret_cast<Completion*>(static_cast<std::uintptr_t>(copy[i].user_data));
       c->on_cqe(c, copy[i].res, copy[i].flags);
@@ -176,7 +179,29 @@ void Executor::arm_wake_read() {
 
 void Executor::on_wake(Completion* c, int, unsigned) noexcept {
   Executor* self = static_cast<WakeCompletion*>(c)->self;
-  if (!self->stopping()) self->arm_wake_read();
+  if (self->phase_ != Phase::tearing_down) self->arm_wake_read();
+}
+
+void Executor::arm_signal_read() {
+  io_uring_sqe* sqe = prepare(&signal_);
+  io_uring_prep_read(sqe, signal_.fd, &signal_.info, sizeof signal_.info, 0);
+}
+
+void Executor::on_signal(Completion* c, int res, unsigned) noexcept {
+  auto* w = static_cast<SignalWatch*>(c);
+  Executor* self = w->self;
+  if (self->phase_ == Phase::tearing_down) return;
+  if (res == static_cast<int>(sizeof w->info)) {
+    const int sig = static_cast<int>(w->info.ssi_signo);
+    if (++w->seen == 1) {
+      log("received {}; stopping gracefully (send it again to exit at once)", sigabbrev_np(sig));
+      self->rt_.request_stop();
+    } else {
+      log("received {} again; exiting now", sigabbrev_np(sig));
+      std::_Exit(128 + sig);
+    }
+  }
+  self->arm_signal_read();
 }
 
 // ---- roots --------------------------------------------------------------------------------
@@ -215,6 +240,7 @@ void Executor::wait_for_events(Clock::time_point now) {
 
   sleeping_.store(true, std::memory_order_seq_cst);
   if (inject_pending_.load(std::memory_order_seq_cst) ||
+      mail_pending_.load(std::memory_order_seq_cst) ||
       (stop_requested_.load(std::memory_order_seq_cst) && phase_ == Phase::running)) {
     sleeping_.store(false, std::memory_order_relaxed);
     submit_pending();
@@ -243,8 +269,10 @@ void Executor::wait_for_events(Clock::time_point now) {
 void Executor::run() {
   tls_executor = this;
   arm_wake_read();
+  if (signal_.fd >= 0) arm_signal_read();
   for (;;) {
     drain_injected(false);
+    drain_mail(false);
     run_ready(opts_.ready_batch);
 
     Clock::time_point now = Clock::now();
@@ -260,7 +288,8 @@ void Executor::run() {
         ((root_count_ == 0 && ready_.empty()) || now >= grace_deadline_))
       break;
 
-    if (!ready_.empty()) {
+    flush_mail();
+    if (!ready_.empty() || mail_pending_.load(std::memory_order_relaxed)) {
       // More work is queued: pick up completions without blocking.
       if (opts_.ring_mode == RingMode::sqpoll) {
         if (io_uring_sq_ready(&ring_) > 0) submit_pending();
@@ -281,6 +310,9 @@ void Executor::teardown() noexcept {
   if (root_count_ > 0)
     log("stopping with {} task(s) still running after the {} ms grace period; destroying them",
         root_count_, opts_.shutdown_grace.count());
+  phase_ = Phase::tearing_down;
+  quiesce();
+  discard_mail();
   // 1. No kernel operation may still point into a frame: cancel them all and wait for every CQE.
   if (inflight_ > 0) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);

@@ -15,22 +15,32 @@
 // * Loop: drain injected work -> run a bounded batch of ready coroutines -> fire timers -> if work
 //   remains, submit and reap without blocking; otherwise submit and block until a CQE, the next
 //   timer deadline, or a wake-up (an eventfd read kept armed in the ring).
-// * Stop: `request_stop` (any thread) makes the loop cancel its shutdown token, keep running until
-//   every root task finished or the grace period ended, then tear down: cancel all in-flight
-//   operations, wait for their CQEs, and only then destroy the frames still suspended.
+// * Cross-core mail (mailbox.hpp): one SPSC ring per ordered pair of cores. Each iteration drains
+//   the inbound rings, and after running coroutines publishes the outbound ones (batched). A
+//   sleeping destination is woken once per batch with IORING_OP_MSG_RING from the sender's ring
+//   (an eventfd write from non-worker threads).
+// * Stop: `request_stop` (any thread) makes the loop cancel its shutdown token and keep running
+//   until every root task finished or the grace period ended. Then, with every other core:
+//   (1) quiesce: stop resuming coroutines; answer inbound requests with "cancelled" until all
+//   cores are quiescent; (2) discard all mail still in rings and overflow lists (after this no
+//   core touches another core's memory); (3) cancel all in-flight operations, wait for their
+//   CQEs, and only then destroy the frames still suspended.
 //
 // Threading: everything is owned by the worker thread except the members under "any thread".
 #pragma once
 
 #include <liburing.h>
+#include <sys/signalfd.h>
 
 #include <atomic>
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <mutex>
+#include <vector>
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/detail/mailbox.hpp"
 #include "kio/core/detail/ready_queue.hpp"
 #include "kio/core/detail/timer_heap.hpp"
 #include "kio/core/runtime_options.hpp"
@@ -62,6 +72,17 @@ struct Injected {
 };
 
 class Executor;
+
+/// Shared by a runtime's executors to step through shutdown together.
+struct ShutdownSync {
+  std::atomic<unsigned> quiesced{0};
+  std::atomic<unsigned> discarded{0};
+  unsigned participants = 0;
+};
+
+/// user_data of the CQE a MSG_RING wake-up posts into a sleeping destination's ring.
+inline constexpr std::uint64_t mail_wake_user_data = 1;
+
 inline constinit thread_local Executor* tls_executor = nullptr;
 
 /// The executor of the calling worker thread, or nullptr outside workers.
@@ -81,6 +102,12 @@ class Executor {
   // ---- worker thread: setup and loop -------------------------------------------------------
   /// Creates the ring on the calling (worker) thread. Throws kio::SetupError on failure.
   void init();
+  /// Makes this executor read `signal_fd` (a signalfd for SIGINT/SIGTERM) from its ring: the
+  /// first signal stops the runtime gracefully, a second one exits the process. Before run.
+  void watch_signals(int signal_fd) noexcept { signal_.fd = signal_fd; }
+  /// Wires the cross-core rings (before run): out[d] carries mail to core d, in[s] from core s.
+  void connect(std::vector<Executor*> peers, std::vector<MailRing*> out, std::vector<MailRing*> in,
+               ShutdownSync* sync);
   /// Runs until stopped, then tears down. Must follow a successful init() on the same thread.
   void run();
 
@@ -108,11 +135,18 @@ class Executor {
 
   void add_root(RootNode* n) noexcept;
   void remove_root(RootNode* n) noexcept;
+  /// True once the runtime began stopping: multishot operations should not be re-armed.
   bool stopping() const noexcept { return phase_ != Phase::running; }
   /// Cancelled when the runtime starts stopping; the ambient token of every root task.
   CancelToken shutdown_token() noexcept { return shutdown_.token(); }
   std::uint64_t inflight() const noexcept { return inflight_; }
   io_uring& ring() noexcept { return ring_; }
+
+  /// Sends `m` to core `dst` (not this core). Returns false if the ring is full: the message is
+  /// then kept on this core's overflow list and enters the ring as soon as there is room (its
+  /// `blocked` coroutine, if set, is scheduled at that moment). Never drops a message.
+  bool send(unsigned dst, Message* m);
+  Executor& peer(unsigned i) const noexcept { return *peers_[i]; }
 
   // ---- any thread ---------------------------------------------------------------------------
   /// Queues `w` to run on this executor's thread (not a hot path: takes a mutex). Returns false,
@@ -122,9 +156,11 @@ class Executor {
   void request_stop() noexcept;
   /// Wakes the loop if it is blocked in the kernel.
   void wake() noexcept;
+  /// Tells this executor it has mail (sets the flag its loop checks; wakes it if sleeping).
+  void notify_mail() noexcept;
 
  private:
-  enum class Phase { running, draining };
+  enum class Phase { running, draining, tearing_down };
 
   io_uring_sqe* get_sqe_slow();
   void submit_pending();
@@ -134,7 +170,14 @@ class Executor {
   void wait_for_events(Clock::time_point now);
   void arm_wake_read();
   static void on_wake(Completion* c, int res, unsigned flags) noexcept;
+  void arm_signal_read();
+  static void on_signal(Completion* c, int res, unsigned flags) noexcept;
   void teardown() noexcept;
+  void drain_mail(bool stopped);
+  void flush_mail();
+  void discard_mail() noexcept;
+  void quiesce() noexcept;
+  void post_msg_ring_wake(int target_ring_fd) noexcept;
 
   // ---- does not change once initialised
   Runtime& rt_;
@@ -158,6 +201,25 @@ class Executor {
     Executor* self = nullptr;
   } wake_completion_;
   std::uint64_t wake_buf_ = 0;
+  struct SignalWatch : Completion {
+    Executor* self = nullptr;
+    int fd = -1;
+    unsigned seen = 0;
+    signalfd_siginfo info{};
+  } signal_;
+  // cross-core mail (wired by connect() before run)
+  struct Outbox {
+    MailRing* ring = nullptr;
+    Message* head = nullptr;  // overflow: waiting for ring space, in send order
+    Message* tail = nullptr;
+    bool dirty = false;  // pushed but not yet published
+  };
+  std::vector<Executor*> peers_;
+  std::vector<Outbox> outbox_;
+  std::vector<MailRing*> inbox_;
+  std::vector<unsigned> dirty_;
+  std::size_t overflowing_ = 0;
+  ShutdownSync* sync_ = nullptr;
 
   // ---- modified by remote threads
   std::mutex inject_mu_;
@@ -167,6 +229,7 @@ class Executor {
   std::atomic<bool> inject_pending_{false};
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> sleeping_{false};
+  std::atomic<bool> mail_pending_{false};
 };
 
 }  // namespace kio::detail

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/detail/mailbox.hpp"
 #include "kio/core/task.hpp"
 
 namespace kio::detail {
@@ -22,11 +23,15 @@ class [[nodiscard]] RootTask {
   struct promise_type : PromiseBase {
     RootNode node;
     Executor* owner = nullptr;
-    /// Carries the frame to another core (spawn_on); `run` starts it there.
+    /// Carries the frame to another core: from a non-worker thread (Injected) or from a worker
+    /// through the cross-core rings (Message). Either way it is started on arrival.
     struct LaunchNode : Injected {
       Executor* target = nullptr;
       promise_type* self = nullptr;
     } launch;
+    struct MailNode : Message {
+      promise_type* self = nullptr;
+    } mail;
     void (*on_exit)(void* ctx) noexcept = nullptr;  // runs last, when the frame goes away
     void* exit_ctx = nullptr;
 
@@ -67,6 +72,23 @@ class [[nodiscard]] RootTask {
     if (!target.inject(&p.launch)) return false;
     h_ = {};
     return true;
+  }
+
+  /// Turns the frame into a message that starts it on whichever core handles it (spawn_on from
+  /// a worker). The message owns the frame from now on.
+  Message* release_as_message() noexcept {
+    promise_type& p = h_.promise();
+    p.mail.self = &p;
+    p.mail.handle = [](Message* m, Executor& here, bool stopped) noexcept {
+      RootTask r(
+          handle_type::from_promise(*static_cast<typename promise_type::MailNode*>(m)->self));
+      if (!stopped) std::move(r).start_on(here);
+    };
+    p.mail.discard = [](Message* m) noexcept {
+      handle_type::from_promise(*static_cast<typename promise_type::MailNode*>(m)->self).destroy();
+    };
+    h_ = {};
+    return &p.mail;
   }
 
   /// Hands the frame to `ex` (call on ex's thread): registered as a root, queued to run.

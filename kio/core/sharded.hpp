@@ -1,0 +1,130 @@
+// kio::Sharded<T> — one instance of a service per core, each built, used and destroyed on its
+// own core (the per-core services pattern).
+//
+//   kio::Sharded<Counter> counters;
+//   co_await counters.start(/* Counter's constructor arguments */);
+//   counters.local().hit();                                        // this core's instance
+//   auto n = co_await counters.invoke_on(1, [](Counter& c) { return c.value(); });
+//   co_await counters.invoke_on_all([](Counter& c) { c.reset(); });
+//   co_await counters.stop();                                      // destroys them, each on its
+//   core
+//
+// Runs on: instance i is constructed, invoked and destroyed on core i only; start/stop and
+// invoke_on_all run from any core and wait for every core.
+// Threading: the Sharded object itself may be shared by all cores (it never changes between
+// start and stop); each T is touched only by its own core, so T needs no synchronisation.
+// Lifetime: call stop() before the Sharded is destroyed (the destructor of a started Sharded
+// terminates with a message otherwise: its instances would be destroyed on the wrong core).
+// Errors: exceptions from T's constructor or from fn propagate; start() destroys the instances
+// already built before rethrowing.
+#pragma once
+
+#include <coroutine>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "kio/core/detail/executor.hpp"
+#include "kio/core/spawn.hpp"
+#include "kio/core/submit_to.hpp"
+#include "kio/core/task.hpp"
+#include "kio/core/this_core.hpp"
+
+namespace kio {
+
+template <class T>
+class Sharded {
+ public:
+  Sharded() = default;
+  Sharded(const Sharded&) = delete;
+  Sharded& operator=(const Sharded&) = delete;
+  ~Sharded() {
+    for (auto& p : instances_)
+      if (p) {
+        std::fputs("kio::Sharded destroyed without stop(); call co_await stop() first\n", stderr);
+        std::terminate();
+      }
+  }
+
+  /// Constructs T(args...) on every core. Arguments are copied to each core.
+  template <class... Args>
+  requires std::constructible_from<T, Args&...> Task<void> start(Args... args) {
+    instances_.resize(core_count());
+    std::exception_ptr failed;
+    try {
+      co_await for_each_core([&](unsigned c) -> Task<void> {
+        co_await submit_to(c, [&, c] { instances_[c] = std::make_unique<T>(args...); });
+      });
+    } catch (...) {
+      failed = std::current_exception();
+    }
+    if (failed) {
+      co_await stop();
+      std::rethrow_exception(failed);
+    }
+  }
+
+  /// Destroys every instance on its own core.
+  Task<void> stop() {
+    co_await for_each_core([this](unsigned c) -> Task<void> {
+      co_await submit_to(c, [this, c] { instances_[c].reset(); });
+    });
+  }
+
+  /// The calling core's instance.
+  T& local() noexcept { return *instances_[this_core()]; }
+
+  /// Runs fn(instance) on `core`, returning its result (or the result of the Task it returns).
+  template <class F>
+  requires std::invocable<F&, T&>
+  auto invoke_on(unsigned core, F fn) {
+    return submit_to(core,
+                     [this, core, fn = std::move(fn)]() mutable { return fn(*instances_[core]); });
+  }
+
+  /// Runs fn(instance) on every core concurrently and waits for all; rethrows the first
+  /// exception after every core finished.
+  template <class F>
+  requires std::invocable<F&, T&> Task<void> invoke_on_all(F fn) {
+    co_await for_each_core([this, &fn](unsigned c) -> Task<void> {
+      co_await submit_to(c, [this, c, &fn] { return fn(*instances_[c]); });
+    });
+  }
+
+ private:
+  // Runs body(c) for every core c concurrently (as local tasks), waits for all, rethrows the
+  // first exception.
+  template <class Body>
+  static Task<void> for_each_core(Body body) {
+    struct Join {
+      unsigned pending;
+      std::exception_ptr error;
+      std::coroutine_handle<> waiter;
+    } join{core_count(), nullptr, {}};
+    auto one = [](Body& body, unsigned c, Join& j) -> Task<void> {
+      try {
+        co_await body(c);
+      } catch (...) {
+        if (!j.error) j.error = std::current_exception();
+      }
+      if (--j.pending == 0 && j.waiter) detail::this_executor("kio::Sharded").schedule(j.waiter);
+    };
+    const unsigned n = join.pending;
+    for (unsigned c = 0; c < n; ++c)
+      spawn(one(body, c, join));
+    struct Wait {
+      Join& j;
+      bool await_ready() const noexcept { return j.pending == 0; }
+      void await_suspend(std::coroutine_handle<> h) noexcept { j.waiter = h; }
+      void await_resume() const noexcept {}
+    };
+    co_await Wait{join};
+    if (join.error) std::rethrow_exception(join.error);
+  }
+
+  std::vector<std::unique_ptr<T>> instances_;
+};
+
+}  // namespace kio
