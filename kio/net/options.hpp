@@ -59,7 +59,8 @@ struct RecvBufferOptions {
   unsigned buffer_size = 16 * 1024;
   /// Received buffers one stream may hold before its multishot receive is paused (cancelled,
   /// re-armed when the application has consumed half of them): keeps one slow consumer from
-  /// taking every buffer of the core. At least 1.
+  /// taking every buffer of the core. A soft limit: one burst of the kernel (up to what the
+  /// socket holds at that moment) can overshoot it before the pause takes effect. At least 1.
   unsigned max_queued_per_stream = 8;
 };
 

@@ -6,7 +6,9 @@
 // `available()` counts buffers in the ring (exact: every buffer the kernel takes is reported in
 // exactly one CQE, and unused picks are recycled by the kernel without a CQE).
 // Streams whose multishot receive ended with ENOBUFS wait in an intrusive FIFO (BufferWaiter);
-// each buffer given back re-arms the first waiter.
+// each buffer given back re-arms the first waiter. A stream only gets ENOBUFS when data is
+// waiting in its socket, so the woken stream normally takes that buffer at once; when it cannot
+// (EOF, error, closed) the buffer is passed on with kick().
 // Per-buffer links (`next`, `length`) let streams queue received buffers without allocating.
 // Threading: owned by one worker; registration and unregistration run on that worker's thread
 // (the ring is SINGLE_ISSUER). Lifetime: destroyed at the worker's thread exit, after the
@@ -73,6 +75,12 @@ class BufferRing {
 
   void add_waiter(BufferWaiter* w) noexcept;
   void remove_waiter(BufferWaiter* w) noexcept;
+  /// Wakes the first waiter if the ring has a buffer: used when a woken stream turns out not to
+  /// need one (it hit EOF or an error, or was closed), so the buffer is not left idle while
+  /// others wait.
+  void kick() noexcept {
+    if (waiters_head_ && available_ > 0) wake_one();
+  }
 
  private:
   void wake_one() noexcept;

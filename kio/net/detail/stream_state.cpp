@@ -135,6 +135,8 @@ void StreamState::on_recv(kio::detail::Completion* c, int res, unsigned flags) n
   if (!(flags & IORING_CQE_F_MORE)) {
     s->armed = false;
     s->cancel_sent = false;
+    // A receive that ends without having used the buffer it was woken for passes it on.
+    if (!s->ex.stopping() && res != -ENOBUFS) s->ring->kick();
     if (s->orphaned) {
       s->core.free_stream(s);
       return;
@@ -165,7 +167,11 @@ void StreamState::on_recv(kio::detail::Completion* c, int res, unsigned flags) n
 
 void StreamState::on_buffers_back(BufferWaiter* w) noexcept {
   auto* s = static_cast<StreamState*>(w);
-  if (s->armed || s->direct || s->orphaned || s->eof || s->error || s->ex.stopping()) return;
+  if (s->ex.stopping()) return;
+  if (s->armed || s->direct || s->orphaned || s->eof || s->error) {
+    s->ring->kick();  // this stream does not need the buffer: pass it on
+    return;
+  }
   s->arm();
 }
 
