@@ -19,10 +19,11 @@
 //!
 //! `--flavor current` (the default) runs N independent current-thread runtimes, one per thread,
 //! each with its own listener: the kernel spreads connections over the listeners and a connection
-//! stays on the thread that accepted it. That is Tokio's fastest setup for this workload (no work
-//! stealing, no cross-thread wake-ups, no atomics on the hot path; it is what hyper/axum
-//! "thread-per-core" benchmark entries use) and the same architecture as kio. `--flavor multi` is
-//! the default `#[tokio::main]` multi-thread work-stealing runtime with N workers, for comparison.
+//! stays on the thread that accepted it: no work stealing, no cross-thread wake-ups, the same
+//! architecture as kio. `--flavor multi` is the default `#[tokio::main]` multi-thread
+//! work-stealing runtime with N workers. Measured with tools/bench-http
+//! (benchmarks/results/tokio-flavors), the current-thread setup used the same or less server CPU
+//! per request, so it is the baseline.
 
 use std::cell::RefCell;
 use std::io;
