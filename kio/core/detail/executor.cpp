@@ -3,6 +3,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -233,10 +234,31 @@ void Executor::run_ready(std::size_t limit) {
     ready_.pop().resume();
 }
 
+// Busy-polls for cross-core mail (and injected work) before sleeping; submits first so the
+// kernel works on our SQEs meanwhile. Returns true if something arrived.
+bool Executor::spin_for_mail(Clock::time_point now, Clock::time_point until) {
+  submit_pending();
+  const Clock::time_point spin_end = std::min(until, now + opts_.idle_spin);
+  for (unsigned i = 0;; ++i) {
+    if (mail_pending_.load(std::memory_order_acquire) ||
+        inject_pending_.load(std::memory_order_acquire))
+      return true;
+    if ((i & 63) == 63) {
+      if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) return false;
+      if (Clock::now() >= spin_end) return false;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
+}
+
 void Executor::wait_for_events(Clock::time_point now) {
   Clock::time_point until = Clock::time_point::max();
   if (!timers_.empty()) until = timers_.next_deadline();
   if (phase_ == Phase::draining && grace_deadline_ < until) until = grace_deadline_;
+
+  if (opts_.idle_spin.count() > 0 && spin_for_mail(now, until)) return;
 
   sleeping_.store(true, std::memory_order_seq_cst);
   if (inject_pending_.load(std::memory_order_seq_cst) ||

@@ -168,6 +168,7 @@ class Executor {
   void run_ready(std::size_t limit);
   void drain_injected(bool stopped);
   void wait_for_events(Clock::time_point now);
+  bool spin_for_mail(Clock::time_point now, Clock::time_point until);
   void arm_wake_read();
   static void on_wake(Completion* c, int res, unsigned flags) noexcept;
   void arm_signal_read();
