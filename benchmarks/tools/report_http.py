@@ -20,25 +20,42 @@ def _setup_line(r):
             f"round(s) of {o['duration']} s (+{o['warmup']} s warm-up) per cell; medians")
 
 
+# (key in the result, label in tables, heading of the Markdown section)
+RATIO_SETS = [
+    ("ratios_kio_over_tokio", "kio/tokio", "kio / Tokio"),
+    ("ratios_kio_over_loop", "kio/loop", "kio / hand-written io_uring loop (benchmarks/uring_http)"),
+]
+
+
+def _baseline_label(t):
+    return {"tokio": "kio/tokio", "uring-loop": "kio/loop"}.get(t.get("baseline", "tokio"),
+                                                               f"kio/{t.get('baseline')}")
+
+
 def console_table(r):
     lines = [f"HTTP Hello, World! — {_setup_line(r)}",
              f"{'conns':>5} {'mode':<9} {'server':<11} {'req/s':>11} {'p50 ms':>8} {'p99 ms':>8} "
              f"{'errors':>7} {'CPU us/req':>10} {'peak RSS MiB':>12}"]
-    ratio = {(q["connections"], q["mode"]): q for q in r["ratios_kio_over_tokio"]}
+    ratio_sets = [(label, {(q["connections"], q["mode"]): q for q in r.get(key) or []})
+                  for key, label, _ in RATIO_SETS]
+
+    def ratio_rows(key):
+        return [_ratio_row(key, label, rs[key]) for label, rs in ratio_sets if key in rs]
+
     last = None
     for s in r["summary"]:
         key = (s["connections"], s["mode"])
-        if last and key != last and last in ratio:
-            lines.append(_ratio_row(last, ratio[last]))
+        if last and key != last:
+            lines += ratio_rows(last)
         last = key
         rss = s["peak_rss_kib"] / 1024 if s["peak_rss_kib"] else None
         lines.append(f"{s['connections']:>5} {s['mode']:<9} {s['server']:<11} {s['rps']:>11,.0f} "
                      f"{_f(s['p50_ms'], '8.2f'):>8} {_f(s['p99_ms'], '8.2f'):>8} {s['errors']:>7} "
                      f"{_f(s['cpu_us_per_req'], '10.2f'):>10} {_f(rss, '12.1f'):>12}")
-    if last in ratio:
-        lines.append(_ratio_row(last, ratio[last]))
+    if last:
+        lines += ratio_rows(last)
     for t in r.get("targets", []):
-        lines.append(f"target: {t['target']}: kio/tokio {t['ratio']:.2f} — "
+        lines.append(f"target: {t['target']}: {_baseline_label(t)} {t['ratio']:.2f} — "
                      f"{'met' if t['met'] else 'NOT MET'}")
     for name, modes in r["syscalls"].items():
         for mode, s in modes.items():
@@ -52,14 +69,18 @@ def console_table(r):
     return "\n".join(lines)
 
 
-def _ratio_row(key, q):
-    return (f"{key[0]:>5} {key[1]:<9} {'kio/tokio':<11} {_x(q['rps']):>11} {_x(q['p50']):>8} "
+def _ratio_row(key, label, q):
+    return (f"{key[0]:>5} {key[1]:<9} {label:<11} {_x(q['rps']):>11} {_x(q['p50']):>8} "
             f"{_x(q['p99']):>8} {'':>7} {_x(q['cpu_per_req']):>10} {_x(q['peak_rss']):>12}")
 
 
 def markdown(r, chart):
     m, v, o = r["machine"], r["versions"], r["options"]
-    out = [f"# HTTP benchmark: kio tcp_demo vs Tokio — {r['date']}", ""]
+    names = {"tokio": "Tokio", "tokio-multi": "Tokio (multi-thread)",
+             "uring-loop": "a hand-written io_uring loop"}
+    others = [names.get(k, k) for k in r["servers"] if k != "kio"]
+    vs = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
+    out = [f"# HTTP benchmark: kio tcp_demo{' vs ' + vs if vs else ''} — {r['date']}", ""]
     out += [f"![chart]({chart})", ""]
     out += ["## Machine", "",
             f"- CPU: {m['cpu']} ({m['cpus_online']} CPUs online, {m['virtualisation']})",
@@ -82,17 +103,20 @@ def markdown(r, chart):
         out.append(f"| {s['connections']} | {s['mode']} | {s['server']} | {s['rps']:,.0f} | "
                    f"{_f(s['p50_ms'], '.2f')} | {_f(s['p99_ms'], '.2f')} | {s['errors']} | "
                    f"{_f(s['cpu_us_per_req'], '.2f')} | {_f(rss, '.1f')} |")
-    if r["ratios_kio_over_tokio"]:
-        out += ["", "## kio / Tokio", "",
+    for key, _, heading in RATIO_SETS:
+        if not r.get(key):
+            continue
+        out += ["", f"## {heading}", "",
                 "Above 1 is better for req/s; below 1 is better for latency, CPU and memory.", "",
                 "| connections | mode | req/s | p50 | p99 | CPU per request | peak RSS |",
                 "|---:|---|---:|---:|---:|---:|---:|"]
-        for q in r["ratios_kio_over_tokio"]:
+        for q in r[key]:
             out.append(f"| {q['connections']} | {q['mode']} | {_x(q['rps'])} | {_x(q['p50'])} | "
                        f"{_x(q['p99'])} | {_x(q['cpu_per_req'])} | {_x(q['peak_rss'])} |")
     if r.get("targets"):
-        out += [""] + [f"- Target: {t['target']} — kio/Tokio {t['ratio']:.2f}: "
-                       f"{'met' if t['met'] else '**not met**'}" for t in r["targets"]]
+        out += ["", "## Targets", ""] + [
+            f"- {t['target']} — {_baseline_label(t)} {t['ratio']:.2f}: "
+            f"{'met' if t['met'] else '**not met**'}" for t in r["targets"]]
     if r["syscalls"]:
         out += ["", "## Syscalls per request", "",
                 "| server | mode | connections | per request | largest contributors (per request) "
@@ -125,6 +149,11 @@ def markdown(r, chart):
             "(including the warm-up).",
             "- Idle memory: RSS growth of the server while `benchmarks/tools/idle_conns.py` holds "
             "the connections, each after one request; kernel socket memory is not included.",
+            "- The hand-written loop (uring-loop, benchmarks/uring_http/uring_http.cpp) is raw "
+            "liburing with the same shape as kio (pinned thread per worker, SO_REUSEPORT listener, "
+            "SINGLE_ISSUER|DEFER_TASKRUN ring, multishot accept, multishot recv into a provided-"
+            "buffer ring, one send per read) and only the request framing wrk needs; it is the "
+            "floor for kio's CPU per request, not an HTTP server.",
             f"- Servers: " + "; ".join(f"{k}: `{c}`" for k, c in r["servers"].items()),
             f"- Reproduce: `tools/bench-http --rounds {o['rounds']} --duration {o['duration']}`; "
             "raw runs are in the JSON file next to this one.", ""]
