@@ -30,6 +30,10 @@ kio::Runtime& rt() {
 }
 
 const std::string stall = std::string("\0STALL", 6);  // script item: block until cancelled
+/// Script item: wait `ms` (a cancellable wait), then deliver the next item.
+std::string delay(int ms) {
+  return std::string("\0DELAY", 6) + std::to_string(ms);
+}
 
 /// A received buffer; counts how many are alive so tests can check they are released.
 struct FakeBuf {
@@ -63,6 +67,13 @@ struct FakeStream {
     if (script.empty()) co_return FakeBuf{};
     std::string s = std::move(script.front());
     script.pop_front();
+    if (s.compare(0, 6, std::string("\0DELAY", 6)) == 0) {
+      auto slept = co_await kio::sleep_for(std::chrono::milliseconds(std::stoi(s.substr(6))));
+      if (!slept) co_return slept.error();  // a deadline ended the wait, like a real receive
+      if (script.empty()) co_return FakeBuf{};
+      s = std::move(script.front());
+      script.pop_front();
+    }
     if (s == stall) {
       auto r = co_await kio::sleep_for(1h);
       if (!r) co_return r.error();
@@ -360,6 +371,18 @@ TEST(Connection, HeaderTimeoutIsADeadlineNotPerRead) {
   auto rs = parse_responses(s.sent);
   ASSERT_EQ(rs.size(), 1u);
   EXPECT_EQ(rs[0].status, 408u);
+}
+
+TEST(Connection, HeaderClockStartsWithTheRequestNotTheIdleWait) {
+  // Idle for longer than the header timeout, then a head in two pieces: no 408.
+  http::ServerOptions o = fast_options();
+  o.idle_timeout = 1h;
+  FakeStream s =
+      serve({get("/"), delay(150), "GET /n/7 HTTP/1.1\r\nHo", delay(30), "st: t\r\n\r\n"}, o);
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[1].status, 200u);
+  EXPECT_EQ(rs[1].body, "7");
 }
 
 TEST(Connection, BodyTimeoutAnswers408) {

@@ -196,7 +196,6 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     Buffer buf = std::move(*got);
     std::span<char> bytes = chars(buf);
     if (bytes.empty()) co_return Ending::close;  // orderly shutdown by the peer
-    if (idle) head_deadline_ = now + opts_.header_timeout;
 
     // ---- parse and dispatch every complete request of the batch
     std::span<char> data = bytes;
@@ -207,6 +206,7 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     date_ = date_cache().line();
     std::size_t off = 0;
     bool close = false;
+    bool awaited = false;  // an async handler ran: the clock moved on
     while (off < data.size() && !close) {
       ParseResult r = parser_.parse(data.subspan(off));
       if (r.state == ParseState::incomplete) {
@@ -226,6 +226,7 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (m.status == Status::ok && m.handler->is_async()) {
         Response resp;
         bool failed = false;
+        awaited = true;
         try {
           resp = co_await m.handler->call_async(req);
         } catch (...) {
@@ -255,7 +256,7 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     }
     if (!out_.empty()) {
       build_iov();
-      timer_.arm(Clock::now() + opts_.send_timeout, *waits_);
+      timer_.arm((awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
       Result<void> sent;
       for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
         sent = co_await stream_.send_all(
@@ -265,8 +266,10 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (!sent) co_return Ending::close;
     }
     if (close) co_return Ending::linger;
+    // A request left unfinished by this batch started with it: its header clock starts now.
+    if (off < data.size() && (idle || off > 0))
+      head_deadline_ = Clock::now() + opts_.header_timeout;
     keep_leftover(data, off);
-    if (!carry_.empty() && off > 0) head_deadline_ = now + opts_.header_timeout;
   }
 }
 
