@@ -7,7 +7,8 @@
 // them back, A receives; repeat. Mode "normal" uses plain fds; mode "direct" registers every
 // socket in the ring's file table and sets IOSQE_FIXED_FILE on every SQE, which saves the
 // per-operation file reference (fget/fput). Rounds alternate the modes; the medians of round
-// trips per second and CPU time per round trip (this thread, user + system) are printed.
+// trips per second and CPU time per round trip (this thread, user + system) are printed. Every
+// run uses fresh connections.
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -128,10 +129,8 @@ Result run(std::vector<Pair>& pairs, bool direct, double seconds, std::size_t si
     io_uring_cq_advance(&ring, n);
   }
   const double dt = now_s() - t0, dc = thread_cpu_s() - c0;
-  // Drain: cancel everything still pending before the sockets are reused.
-  io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
-  io_uring_submit(&ring);
+  // Operations still pending are cancelled when the ring goes away; the connections are not
+  // reused (a cancelled receive may have consumed part of a message).
   io_uring_queue_exit(&ring);
   return {static_cast<double>(rtts) / dt, dc * 1e6 / static_cast<double>(rtts)};
 }
@@ -193,12 +192,16 @@ int main(int argc, char** argv) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   sched_setaffinity(0, sizeof set, &set);
-  auto pairs = make_pairs(pairs_n, size);
   std::vector<double> nr, nc, dr, dc;
   for (int r = 0; r < rounds; ++r) {
     for (int k = 0; k < 2; ++k) {
       const bool direct = (r + k) % 2 == 1;
+      auto pairs = make_pairs(pairs_n, size);  // fresh connections for every run
       Result res = run(pairs, direct, seconds, size);
+      for (auto& pr : pairs) {
+        ::close(pr.fd[0]);
+        ::close(pr.fd[1]);
+      }
       (direct ? dr : nr).push_back(res.rtt_per_s);
       (direct ? dc : nc).push_back(res.cpu_us_per_rtt);
     }
