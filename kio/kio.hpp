@@ -5,4 +5,7 @@
 #pragma once
 
 #include "kio/core/core.hpp"
+#include "kio/http/http.hpp"
 #include "kio/io/io.hpp"
+#include "kio/net/net.hpp"
+#include "kio/sync/sync.hpp"

@@ -17,8 +17,16 @@
 //
 // Example
 // -------
-//   kio::Task<int> answer() { co_await kio::sleep_for(std::chrono::milliseconds(1)); co_return 42;
-//   } int main() { kio::Runtime rt; return rt.block_on(answer()) == 42 ? 0 : 1; }
+// clang-format off
+//   kio::Task<int> answer() {
+//     co_await kio::sleep_for(std::chrono::milliseconds(1));
+//     co_return 42;
+//   }
+//   int main() {
+//     kio::Runtime rt;
+//     return rt.block_on(answer()) == 42 ? 0 : 1;
+//   }
+// clang-format on
 //
 // Limits
 // ------

@@ -101,6 +101,8 @@ def run_one(cfg, t, extra):
     except subprocess.TimeoutExpired as e:
         out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
         rc = "timeout"
+    except OSError as e:  # e.g. the executable was not built
+        out, rc = f"cannot run {cmd[0]}: {e}", "not runnable"
     secs = time.time() - t0
     label = f"{cfg}/{t['name']}"
     if is_gtest and report and os.path.exists(report):

@@ -1,0 +1,148 @@
+"""tools/demo: release build, tcp_demo under wrk, a short report. See tools/demo for usage."""
+import argparse
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run(cmd, **kw):
+    print("$ " + " ".join(cmd), flush=True)
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def build(bdir):
+    if not os.path.exists(os.path.join(bdir, "build.ninja")):
+        run(["meson", "setup", bdir, ROOT, "--buildtype=release", "-Dtests=false"],
+            stdout=subprocess.DEVNULL)
+    run(["ninja", "-C", bdir, "demo/tcp_demo"], stdout=subprocess.DEVNULL)
+    return os.path.join(bdir, "demo", "tcp_demo")
+
+
+def port_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port, proc, seconds=10.0):
+    end = time.time() + seconds
+    while time.time() < end:
+        if proc.poll() is not None:
+            sys.exit(f"tools/demo: tcp_demo exited with status {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    sys.exit(f"tools/demo: tcp_demo did not listen on port {port} within {seconds:.0f} s")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all threads), from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def latency_ms(text, pct):
+    m = re.search(rf"^\s*{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    if not m:
+        return None
+    v, unit = float(m.group(1)), m.group(2)
+    return v / 1000 if unit == "us" else v * 1000 if unit == "s" else v
+
+
+def main():
+    ap = argparse.ArgumentParser(prog="tools/demo")
+    ap.add_argument("--duration", type=int, default=5, help="seconds of load (default 5)")
+    ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--workers", type=int, default=0,
+                    help="server workers (default: half the CPUs, at least 1; wrk gets the rest)")
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--compare", action="store_true",
+                    help="also run tools/bench-http --quick (kio vs Tokio)")
+    args = ap.parse_args()
+
+    bdir = os.path.join(os.environ.get("KIO_BUILD_ROOT", os.path.join(ROOT, "build")), "release")
+    exe = build(bdir)
+
+    cpus = sorted(os.sched_getaffinity(0))
+    workers = args.workers or max(1, len(cpus) // 2)
+    if len(cpus) > 1 and workers < len(cpus):
+        server_cpus, wrk_cpus = cpus[-workers:], cpus[:-workers]
+    else:
+        server_cpus = wrk_cpus = cpus  # one CPU: server and wrk share it
+    port = args.port
+    if not port_free(port):
+        new = free_port()
+        print(f"port {port} is in use; using {new} instead")
+        port = new
+
+    cmd = ["taskset", "-c", ",".join(map(str, server_cpus)), exe, "--port", str(port),
+           "--workers", str(workers)]
+    print("$ " + " ".join(cmd), flush=True)
+    server = subprocess.Popen(cmd)
+    try:
+        wait_listening(port, server)
+        url = f"http://127.0.0.1:{port}/"
+        if shutil.which("curl"):
+            run(["curl", "-si", url])
+            print()
+        wrk = ["taskset", "-c", ",".join(map(str, wrk_cpus)), "wrk", "-t", str(len(wrk_cpus)),
+               "-c", str(args.connections), "-d", f"{args.duration}s", "--latency", url]
+        c0 = cpu_seconds(server.pid)
+        print("$ " + " ".join(wrk), flush=True)
+        out = subprocess.run(wrk, check=True, capture_output=True, text=True).stdout
+        c1 = cpu_seconds(server.pid)
+        print(out)
+        m = re.search(r"(\d+) requests in", out)
+        requests = int(m.group(1)) if m else 0
+        rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        errors = re.search(r"Socket errors: (.*)", out)
+        print("kio tcp_demo summary")
+        print(f"  server: {workers} worker(s) on CPU {','.join(map(str, server_cpus))}; "
+              f"wrk: {len(wrk_cpus)} thread(s) on CPU {','.join(map(str, wrk_cpus))}; "
+              f"{args.connections} connections, {args.duration} s")
+        if rps:
+            print(f"  requests/s        {float(rps.group(1)):,.0f}")
+        p50, p99 = latency_ms(out, 50), latency_ms(out, 99)
+        if p50 is not None and p99 is not None:
+            print(f"  latency p50/p99   {p50:.2f} ms / {p99:.2f} ms")
+        if requests:
+            print(f"  server CPU        {(c1 - c0) * 1e6 / requests:.2f} µs per request")
+        print(f"  non-2xx responses {bad.group(1) if bad else 0}; "
+              f"socket errors {errors.group(1) if errors else 'none'}")
+        if len(server_cpus) == len(cpus) and len(cpus) > 1:
+            print("  note: server and wrk share the CPUs; wrk's own cost limits the req/s")
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    if server.returncode not in (0, -15):
+        sys.exit(f"tools/demo: tcp_demo exited with status {server.returncode}")
+    if args.compare:
+        print()
+        run([os.path.join(ROOT, "tools", "bench-http"), "--quick"])
+
+
+if __name__ == "__main__":
+    main()
