@@ -8,7 +8,7 @@ message in flight per connection, every echo verified) runs pinned to the client
 records messages/s and the server's CPU time per message: utime+stime from /proc/PID/stat read
 when the load tool starts and stops counting (after its warm-up). Prints medians over the rounds
 and kio/epoll ratios (throughput: >1 is kio faster; CPU per message: <1 is kio cheaper), and
-writes them as JSON next to the build.
+writes benchmarks/results/echo-<date>.json and .md (--out to change the directory).
 """
 import argparse
 import json
@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks" / "tools"))
+import benchlib  # noqa: E402  (machine description, revision, dates)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -137,14 +139,19 @@ def main():
     ap.add_argument("--server-cpus", default="0", help="taskset list for the server (default 0)")
     ap.add_argument("--client-cpus", default="1", help="taskset list for the load (default 1)")
     ap.add_argument("--servers", default="kio,epoll")
+    ap.add_argument("--out", help="directory for echo-<date>.json/.md (default benchmarks/results;"
+                    " with --quick the build directory)")
     args = ap.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.warmup = 1, 2, 0.5
 
+    machine, started = benchlib.machine_info(), benchlib.now_iso()
     root = Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build"))
     bdir = root / "bench-echo"
     log(f"building (release) in {bdir}")
     build(bdir)
+    if args.out is None:
+        args.out = str(bdir if args.quick else ROOT / "benchmarks" / "results")
 
     sizes = [int(s) for s in args.sizes.split(",")]
     conns_list = [int(c) for c in args.connections.split(",")]
@@ -161,6 +168,7 @@ def main():
                         f"{s['msgs_per_sec']:10.0f} msg/s  {s['cpu_us_per_msg']:6.2f} us CPU/msg")
 
     rows = []
+    lines = []
     print(f"\nserver CPUs {args.server_cpus}, client CPUs {args.client_cpus}, "
           f"{args.rounds} round(s) x {args.seconds:g} s, medians\n")
     cols = ["size", "conns"]
@@ -168,8 +176,10 @@ def main():
         cols += [f"{s} msg/s", f"{s} us CPU/msg"]
     if "kio" in servers and "epoll" in servers:
         cols += ["kio/epoll msg/s", "kio/epoll CPU/msg"]
-    print("| " + " | ".join(cols) + " |")
-    print("|" + "---|" * len(cols))
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "---|" * len(cols))
+    print(lines[0])
+    print(lines[1])
     for size in sizes:
         for conns in conns_list:
             row = {"size": size, "connections": conns}
@@ -187,10 +197,40 @@ def main():
                 row["ratio_cpu"] = rc
                 cells += [f"{rt:.2f}", f"{rc:.2f}"]
             rows.append(row)
-            print("| " + " | ".join(cells) + " |")
-    out = bdir / "bench-echo.json"
-    out.write_text(json.dumps({"args": vars(args), "results": rows}, indent=1))
-    log(f"\nwrote {out}")
+            lines.append("| " + " | ".join(cells) + " |")
+            print(lines[-1])
+    write_results(args, rows, lines, machine, started)
+
+
+def write_results(args, rows, table, machine, started):
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"echo-{benchlib.today()}"
+    versions = benchlib.tool_versions()
+    doc = {"started": started, "machine": machine, "versions": versions, "args": vars(args),
+           "results": rows}
+    stem.with_suffix(".json").write_text(json.dumps(doc, indent=1))
+    m = machine
+    md = [f"# Echo benchmark: kio demo/echo_server vs a plain epoll loop — {started}", "",
+          "## Machine", "",
+          f"- CPU: {m['cpu']} ({m['cpus_online']} CPUs online, {m['virtualisation']})",
+          f"- Memory: {m['memory_gib']} GiB; kernel {m['kernel']}; {m['os']}",
+          f"- Load average when the run started: {m['loadavg_at_start']:.2f}",
+          f"- kio {versions['kio']} built with `{versions['cxx']}` (meson release)",
+          f"- Setup: server on CPUs {args.server_cpus}, load generator (benchmarks/echo/echo_load,"
+          f" closed loop, every echo verified) on CPUs {args.client_cpus}; {args.rounds}"
+          f" interleaved round(s) of {args.seconds:g} s per cell; medians", "",
+          *([f"**Warning:** other work was running (1-minute load {m['loadavg_at_start']:.1f} at"
+             " the start); absolute numbers are noisy, the interleaved ratios less so.", ""]
+            if m["loadavg_at_start"] > 1.5 else []),
+          "## Medians", "", *table, "",
+          "kio/epoll: above 1 is better for msg/s, below 1 is better for CPU per message.", "",
+          "- Server CPU per message = (utime + stime of the server process while the load tool"
+          " counts, from /proc/PID/stat) / messages echoed.",
+          f"- Reproduce: `tools/bench-echo --rounds {args.rounds} --seconds {args.seconds:g}`;"
+          " raw runs are in the JSON file next to this one.", ""]
+    stem.with_suffix(".md").write_text("\n".join(md))
+    log(f"\nwrote {stem}.json and {stem}.md")
 
 
 if __name__ == "__main__":
