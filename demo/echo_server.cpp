@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <system_error>
 
 #include "kio/core/core.hpp"
 #include "kio/net/net.hpp"
@@ -45,6 +46,11 @@ int main(int argc, char** argv) {
   kio::Result<void> r = rt.block_on(kio::net::serve(addr, {}, echo));
   if (!r) {
     std::fprintf(stderr, "echo_server: %s\n", r.error().message().c_str());
+    if (r.error() == std::errc::address_in_use)
+      std::fprintf(stderr,
+                   "echo_server: port %u is taken by a listener without SO_REUSEPORT; stop it "
+                   "or pick another port with --port\n",
+                   port);
     return 1;
   }
 }

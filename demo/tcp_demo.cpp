@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string_view>
+#include <system_error>
 
 #include "kio/core/runtime.hpp"
 #include "kio/http/http.hpp"
@@ -72,6 +73,11 @@ int main(int argc, char** argv) {
   kio::Result<void> r = rt.block_on(server.run());
   if (!r) {
     std::fprintf(stderr, "tcp_demo: %s\n", r.error().message().c_str());
+    if (r.error() == std::errc::address_in_use)
+      std::fprintf(stderr,
+                   "tcp_demo: port %u is taken by a listener without SO_REUSEPORT; stop it "
+                   "or pick another port with --port\n",
+                   port);
     return 1;
   }
   return 0;
