@@ -74,4 +74,21 @@ inline kio::Task<void> echo(kio::net::TcpStream s) {
   }
 }
 
+/// A connected loopback pair: `client` connected to `server`, which a listener on an ephemeral
+/// port accepted (the listener is closed again).
+struct Pair {
+  kio::net::TcpStream client;
+  kio::net::TcpStream server;
+};
+
+inline kio::Task<kio::Result<Pair>> connected_pair(kio::net::ConnectOptions opts = {}) {
+  auto l = kio::net::TcpListener::bind(kio::net::Address::loopback_v4(0));
+  if (!l) co_return l.error();
+  auto c = co_await kio::net::TcpStream::connect(*l->local_address(), opts);
+  if (!c) co_return c.error();
+  auto s = co_await l->accept();
+  if (!s) co_return s.error();
+  co_return Pair{std::move(*c), std::move(*s)};
+}
+
 }  // namespace nettest

@@ -150,33 +150,30 @@ TEST(Tcp, VectoredSendAllOverIovMax) {
 TEST(Tcp, HalfCloseStillDeliversTheReply) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto l = TcpListener::bind(Address::loopback_v4(0));
-    CO_ASSERT(l);
-    auto c = co_await TcpStream::connect(*l->local_address());
-    CO_ASSERT(c);
-    auto s = co_await l->accept();
-    CO_ASSERT(s);
-    CO_ASSERT(co_await c->send_all(std::string_view("request")));
-    CO_ASSERT(c->shutdown_write());
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
+    CO_ASSERT(co_await c.send_all(std::string_view("request")));
+    CO_ASSERT(c.shutdown_write());
     // The server reads until EOF, then answers on the half-open connection.
     std::string got;
     for (;;) {
-      auto b = co_await s->recv();
+      auto b = co_await s.recv();
       CO_ASSERT(b, b.error().message());
       if (b->empty()) break;
       got += b->view();
     }
     EXPECT_EQ(got, "request");
-    auto again = co_await s->recv();  // EOF is sticky
+    auto again = co_await s.recv();  // EOF is sticky
     CO_ASSERT(again);
     EXPECT_TRUE(again->empty());
-    CO_ASSERT(co_await s->send_all(std::string_view("reply")));
-    CO_ASSERT(co_await s->close());
-    EXPECT_FALSE(s->is_open());
+    CO_ASSERT(co_await s.send_all(std::string_view("reply")));
+    CO_ASSERT(co_await s.close());
+    EXPECT_FALSE(s.is_open());
     std::array<std::byte, 16> buf{};
     std::string reply;
     for (;;) {
-      auto n = co_await c->recv(buf);
+      auto n = co_await c.recv(buf);
       CO_ASSERT(n, n.error().message());
       if (*n == 0) break;
       reply.append(reinterpret_cast<const char*>(buf.data()), *n);
@@ -189,25 +186,22 @@ TEST(Tcp, HalfCloseStillDeliversTheReply) {
 TEST(Tcp, PeerResetMidStreamIsAnErrorCode) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto l = TcpListener::bind(Address::loopback_v4(0));
-    CO_ASSERT(l);
-    auto c = co_await TcpStream::connect(*l->local_address());
-    CO_ASSERT(c);
-    auto s = co_await l->accept();
-    CO_ASSERT(s);
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
     auto data = nettest::pattern(100'000, 3);
-    CO_ASSERT(co_await c->send_all(data));
-    auto first = co_await s->recv();  // some of it arrived; the multishot receive is armed
+    CO_ASSERT(co_await c.send_all(data));
+    auto first = co_await s.recv();  // some of it arrived; the multishot receive is armed
     CO_ASSERT(first && !first->empty());
     // Abort the client: SO_LINGER 0 + close sends RST with unread data pending on both sides.
     linger lg{1, 0};
-    CO_ASSERT(::setsockopt(c->fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
-    *c = TcpStream();
+    CO_ASSERT(::setsockopt(c.fd(), SOL_SOCKET, SO_LINGER, &lg, sizeof lg) == 0);
+    c = TcpStream();
     std::error_code ec;
     std::size_t received = first->size();
     first->release();
     for (;;) {
-      auto b = co_await s->recv();
+      auto b = co_await s.recv();
       if (!b) {
         ec = b.error();
         break;
@@ -218,7 +212,7 @@ TEST(Tcp, PeerResetMidStreamIsAnErrorCode) {
     EXPECT_EQ(ec, std::errc::connection_reset) << ec.message();
     EXPECT_LE(received, data.size());
     // Sending on the reset connection fails with an error code as well, never a signal.
-    auto r = co_await s->send_all(data);
+    auto r = co_await s.send_all(data);
     CO_ASSERT(!r);
     EXPECT_TRUE(r.error() == std::errc::broken_pipe || r.error() == std::errc::connection_reset)
         << r.error().message();
@@ -296,29 +290,26 @@ TEST(Tcp, Ipv6Loopback) {
 TEST(Tcp, CancelledRecvLosesNoData) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto l = TcpListener::bind(Address::loopback_v4(0));
-    CO_ASSERT(l);
-    auto c = co_await TcpStream::connect(*l->local_address());
-    CO_ASSERT(c);
-    auto s = co_await l->accept();
-    CO_ASSERT(s);
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
     // Leased receive: times out, stays armed; the bytes sent afterwards come with the next call.
-    auto r1 = co_await kio::timeout(20ms, s->recv());
+    auto r1 = co_await kio::timeout(20ms, s.recv());
     CO_ASSERT(!r1);
     EXPECT_EQ(r1.error(), std::errc::timed_out);
-    CO_ASSERT(co_await c->send_all(std::string_view("abc")));
-    auto r2 = co_await s->recv();
+    CO_ASSERT(co_await c.send_all(std::string_view("abc")));
+    auto r2 = co_await s.recv();
     CO_ASSERT(r2, r2.error().message());
     EXPECT_EQ(r2->view(), "abc");
     // Caller-buffer receive with a multishot receive armed: same guarantee.
     std::array<std::byte, 8> buf{};
-    auto r3 = co_await kio::timeout(20ms, s->recv(buf));
+    auto r3 = co_await kio::timeout(20ms, s.recv(buf));
     CO_ASSERT(!r3);
     EXPECT_EQ(r3.error(), std::errc::timed_out);
-    CO_ASSERT(co_await c->send_all(std::string_view("defghijkl")));
+    CO_ASSERT(co_await c.send_all(std::string_view("defghijkl")));
     std::string rest;
     while (rest.size() < 9) {
-      auto n = co_await s->recv(buf);
+      auto n = co_await s.recv(buf);
       CO_ASSERT(n && *n > 0);
       rest.append(reinterpret_cast<const char*>(buf.data()), *n);
     }
@@ -326,7 +317,7 @@ TEST(Tcp, CancelledRecvLosesNoData) {
     // A receive whose token is already cancelled does not wait.
     kio::CancelSource src;
     src.request_cancel();
-    auto r4 = co_await kio::with_cancel(src.token(), s->recv());
+    auto r4 = co_await kio::with_cancel(src.token(), s.recv());
     CO_ASSERT(!r4);
     EXPECT_EQ(r4.error(), std::errc::operation_canceled);
   };
@@ -336,28 +327,25 @@ TEST(Tcp, CancelledRecvLosesNoData) {
 TEST(Tcp, MixedLeasedAndCopyingReceivesKeepOrder) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto l = TcpListener::bind(Address::loopback_v4(0));
-    CO_ASSERT(l);
-    auto c = co_await TcpStream::connect(*l->local_address());
-    CO_ASSERT(c);
-    auto s = co_await l->accept();
-    CO_ASSERT(s);
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
     auto data = nettest::pattern(300'000, 21);
     bool sent = false;
     auto sender = [](TcpStream& c, std::span<const std::byte> d, bool& done) -> Task<void> {
       EXPECT_TRUE(co_await c.send_all(d));
       done = true;
     };
-    kio::spawn(sender(*c, data, sent));
+    kio::spawn(sender(c, data, sent));
     std::vector<std::byte> got;
     std::array<std::byte, 1000> small{};
     for (int i = 0; got.size() < data.size(); ++i) {
       if (i % 3 == 0) {
-        auto b = co_await s->recv();
+        auto b = co_await s.recv();
         CO_ASSERT(b && !b->empty());
         got.insert(got.end(), b->data(), b->data() + b->size());
       } else {
-        auto n = co_await s->recv(std::span(small).first(1 + (i * 37) % 1000));
+        auto n = co_await s.recv(std::span(small).first(1 + (i * 37) % 1000));
         CO_ASSERT(n && *n > 0);
         got.insert(got.end(), small.data(), small.data() + *n);
       }
@@ -412,12 +400,9 @@ TEST(Tcp, DestroyingAStreamWithAnArmedReceiveReleasesEverything) {
 TEST(Tcp, ReceiverWakesWhenAnotherTaskDestroysTheStream) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto l = TcpListener::bind(Address::loopback_v4(0));
-    CO_ASSERT(l);
-    auto c = co_await TcpStream::connect(*l->local_address());
-    CO_ASSERT(c);
-    auto s = co_await l->accept();
-    CO_ASSERT(s);
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
     std::error_code ec;
     bool done = false;
     auto reader = [](TcpStream& s, std::error_code& ec, bool& done) -> Task<void> {
@@ -425,9 +410,9 @@ TEST(Tcp, ReceiverWakesWhenAnotherTaskDestroysTheStream) {
       if (!b) ec = b.error();
       done = true;
     };
-    kio::spawn(reader(*s, ec, done));
+    kio::spawn(reader(s, ec, done));
     co_await kio::sleep_for(5ms);
-    *s = TcpStream();
+    s = TcpStream();
     while (!done)
       co_await kio::yield();
     EXPECT_EQ(ec, std::errc::bad_file_descriptor);

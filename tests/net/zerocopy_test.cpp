@@ -18,21 +18,6 @@ using kio::net::TcpStream;
 
 namespace {
 
-struct Pair {
-  TcpStream client;
-  TcpStream server;
-};
-
-Task<Result<Pair>> connected_pair() {
-  auto l = TcpListener::bind(Address::loopback_v4(0));
-  if (!l) co_return l.error();
-  auto c = co_await TcpStream::connect(*l->local_address());
-  if (!c) co_return c.error();
-  auto s = co_await l->accept();
-  if (!s) co_return s.error();
-  co_return Pair{std::move(*c), std::move(*s)};
-}
-
 Task<void> read_into(TcpStream& s, std::vector<std::byte>& out, bool& done) {
   EXPECT_TRUE(co_await nettest::recv_exact(s, out));
   done = true;
@@ -41,7 +26,7 @@ Task<void> read_into(TcpStream& s, std::vector<std::byte>& out, bool& done) {
 TEST(ZeroCopy, SendZcOf16MiBArrivesIntact) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto p = co_await connected_pair();
+    auto p = co_await nettest::connected_pair();
     CO_ASSERT(p, p.error().message());
     auto data = nettest::pattern(16u << 20, 77);
     std::vector<std::byte> back(data.size());
@@ -63,7 +48,7 @@ TEST(ZeroCopy, SendZcOf16MiBArrivesIntact) {
 TEST(ZeroCopy, SendAllUsesZeroCopyAboveTheThreshold) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto p = co_await connected_pair();
+    auto p = co_await nettest::connected_pair();
     CO_ASSERT(p);
     p->client.set_zerocopy_threshold(1u << 20, /*include_local_peers=*/true);
     const auto before = kio::net::zerocopy_stats().sends;
@@ -85,7 +70,7 @@ TEST(ZeroCopy, SendAllUsesZeroCopyAboveTheThreshold) {
 TEST(ZeroCopy, SendAllSkipsZeroCopyForLocalPeersByDefault) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {
-    auto p = co_await connected_pair();
+    auto p = co_await nettest::connected_pair();
     CO_ASSERT(p);
     EXPECT_EQ(p->client.zerocopy_threshold(), kio::net::default_zerocopy_threshold);
     auto data = nettest::pattern(4u << 20, 5);
