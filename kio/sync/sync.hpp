@@ -1,4 +1,5 @@
-// kio/sync — per-core synchronisation primitives and structured concurrency.
+// kio/sync — per-core synchronisation primitives, structured concurrency, and the cross-core
+// channel.
 //
 // Choosing among the primitives
 // -----------------------------
@@ -6,6 +7,7 @@
 // * kio::Semaphore     counting, strictly FIFO.                               (semaphore.hpp)
 // * kio::Mutex         exclusive section across co_awaits; RAII MutexLock.    (mutex.hpp)
 // * kio::Channel<T>    bounded FIFO queue; close() then drain.                (channel.hpp)
+// * kio::CrossChannel<T> the same between cores; thread-safe.              (cross_channel.hpp)
 // * kio::when_all      run tasks concurrently, wait for all.                  (when_all.hpp)
 // * kio::when_any      race tasks; losers cancelled and finished.             (when_any.hpp)
 // * kio::TaskGroup     nursery: spawn children, join them; kio::task_scope    (task_group.hpp)
@@ -14,7 +16,7 @@
 // Common rules
 // ------------
 // * Per-core and NOT thread-safe: every object here must be used from one core only (to talk to
-//   another core use kio::submit_to / the cross-core channel of kio/core).
+//   another core use kio::submit_to or kio::CrossChannel, the one thread-safe type here).
 // * Waits are intrusive (the node lives in the awaiting frame) and allocate nothing.
 // * A wait that has to suspend observes the ambient cancel token and then returns
 //   std::errc::operation_canceled in its Result; it leaves the wait queue at once.
@@ -24,6 +26,7 @@
 #pragma once
 
 #include "kio/sync/channel.hpp"
+#include "kio/sync/cross_channel.hpp"
 #include "kio/sync/event.hpp"
 #include "kio/sync/mutex.hpp"
 #include "kio/sync/semaphore.hpp"

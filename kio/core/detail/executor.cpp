@@ -349,15 +349,17 @@ void Executor::teardown() noexcept {
     io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
     reap();
   }
-  // 2. Nothing runs any more: forget queued resumptions and timers, then destroy the frames.
+  // 2. Refuse further injections; work injected but not yet run learns that the worker stopped.
+  //    Before the frames go: an injected node may live in a suspended frame (a cross-core
+  //    channel waiter woken from a non-worker thread).
+  drain_injected(true);
+  // 3. Nothing runs any more: forget queued resumptions and timers, then destroy the frames.
   ready_.clear();
   timers_.clear();
   while (roots_)
     roots_->frame.destroy();  // the root's destructor unlinks it
   ready_.clear();
   timers_.clear();
-  // 3. Refuse further injections; work injected but not yet run learns that the worker stopped.
-  drain_injected(true);
 }
 
 }  // namespace kio::detail
