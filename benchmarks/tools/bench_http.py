@@ -55,10 +55,10 @@ def free_port():
 
 
 def cpu_ticks(pid):
-    """utime + stime of a process, in clock ticks (all its threads, live and exited)."""
+    """(utime, stime) of a process, in clock ticks (all its threads, live and exited)."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # fields 14 and 15 of proc(5)
+    return int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
 
 
 def status_kib(pid, key):
@@ -188,13 +188,16 @@ def measure_run(args, name, cmd, conns, mode, tag):
     try:
         if args.warmup > 0:
             run_wrk(args, conns, mode, srv.url, args.warmup)
-        t0 = srv.cpu_ticks()
+        (u0, s0) = srv.cpu_ticks()
         r, raw = run_wrk(args, conns, mode, srv.url, args.duration)
-        t1 = srv.cpu_ticks()
+        (u1, s1) = srv.cpu_ticks()
         (args.log_dir / f"wrk-{tag}.txt").write_text(raw)
         srv.check_alive("the wrk run")
-        r["server_cpu_s"] = (t1 - t0) / CLK_TCK
-        r["cpu_us_per_req"] = r["server_cpu_s"] * 1e6 / r["requests"] if r["requests"] else None
+        r["server_cpu_s"] = (u1 - u0 + s1 - s0) / CLK_TCK
+        r["server_user_s"] = (u1 - u0) / CLK_TCK  # the server's own code (the rest is kernel)
+        reqs = r["requests"]
+        r["cpu_us_per_req"] = r["server_cpu_s"] * 1e6 / reqs if reqs else None
+        r["user_us_per_req"] = r["server_user_s"] * 1e6 / reqs if reqs else None
         r["peak_rss_kib"] = srv.peak_rss_kib()
         r["loadavg_1m"] = os.getloadavg()[0]
     finally:
@@ -339,6 +342,7 @@ def summarise(runs, servers, scenarios):
                 "server": name, "connections": conns, "mode": mode, "rounds": len(rs),
                 "rps": med("rps"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
                 "cpu_us_per_req": med("cpu_us_per_req"), "peak_rss_kib": med("peak_rss_kib"),
+                "user_us_per_req": med("user_us_per_req"),
                 "errors": sum(sum(r["errors"].values()) for r in rs),
                 "rps_min": min(r["rps"] for r in rs), "rps_max": max(r["rps"] for r in rs),
             })
@@ -360,6 +364,7 @@ def ratios(summary, num="kio", den=TOKIO):
 
         out.append({"connections": s["connections"], "mode": s["mode"], "rps": q("rps"),
                     "p50": q("p50_ms"), "p99": q("p99_ms"), "cpu_per_req": q("cpu_us_per_req"),
+                    "user_cpu_per_req": q("user_us_per_req"),
                     "peak_rss": q("peak_rss_kib")})
     return out
 
@@ -536,7 +541,8 @@ def main(argv):
                 p99 = f"{r['p99_ms']:.2f} ms" if r["p99_ms"] is not None else "-"
                 log(f"[{n}/{total}] round {rnd + 1} {conns:>5} {mode:<9} {name:<11} "
                     f"{r['rps']:>11,.0f} req/s  p99 {p99:>9}  "
-                    f"cpu {r['cpu_us_per_req'] or 0:.2f} us/req  errors {errs}")
+                    f"cpu {r['cpu_us_per_req'] or 0:.2f} us/req (user "
+                    f"{r['user_us_per_req'] or 0:.2f})  errors {errs}")
 
     syscalls = {}
     if not args.no_syscalls:

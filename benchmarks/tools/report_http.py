@@ -35,7 +35,7 @@ def _baseline_label(t):
 def console_table(r):
     lines = [f"HTTP Hello, World! — {_setup_line(r)}",
              f"{'conns':>5} {'mode':<9} {'server':<11} {'req/s':>11} {'p50 ms':>8} {'p99 ms':>8} "
-             f"{'errors':>7} {'CPU us/req':>10} {'peak RSS MiB':>12}"]
+             f"{'errors':>7} {'CPU us/req':>10} {'user':>6} {'peak RSS MiB':>12}"]
     ratio_sets = [(label, {(q["connections"], q["mode"]): q for q in r.get(key) or []})
                   for key, label, _ in RATIO_SETS]
 
@@ -51,7 +51,8 @@ def console_table(r):
         rss = s["peak_rss_kib"] / 1024 if s["peak_rss_kib"] else None
         lines.append(f"{s['connections']:>5} {s['mode']:<9} {s['server']:<11} {s['rps']:>11,.0f} "
                      f"{_f(s['p50_ms'], '8.2f'):>8} {_f(s['p99_ms'], '8.2f'):>8} {s['errors']:>7} "
-                     f"{_f(s['cpu_us_per_req'], '10.2f'):>10} {_f(rss, '12.1f'):>12}")
+                     f"{_f(s['cpu_us_per_req'], '10.2f'):>10} "
+                     f"{_f(s.get('user_us_per_req'), '6.2f'):>6} {_f(rss, '12.1f'):>12}")
     if last:
         lines += ratio_rows(last)
     for t in r.get("targets", []):
@@ -71,7 +72,8 @@ def console_table(r):
 
 def _ratio_row(key, label, q):
     return (f"{key[0]:>5} {key[1]:<9} {label:<11} {_x(q['rps']):>11} {_x(q['p50']):>8} "
-            f"{_x(q['p99']):>8} {'':>7} {_x(q['cpu_per_req']):>10} {_x(q['peak_rss']):>12}")
+            f"{_x(q['p99']):>8} {'':>7} {_x(q['cpu_per_req']):>10} "
+            f"{_x(q.get('user_cpu_per_req')):>6} {_x(q['peak_rss']):>12}")
 
 
 def markdown(r, chart):
@@ -93,26 +95,29 @@ def markdown(r, chart):
     if r.get("noisy"):
         out += [f"**Warning:** other work was running on the machine (median 1-minute load "
                 f"{r['median_loadavg_1m']:.1f}); absolute numbers are noisy, the interleaved "
-                f"kio/Tokio ratios less so.", ""]
+                f"kio/Tokio and kio/loop ratios less so.", ""]
     out += ["## Medians", "",
             "| connections | mode | server | req/s | p50 ms | p99 ms | errors | server CPU µs/req "
-            "| peak RSS MiB |",
-            "|---:|---|---|---:|---:|---:|---:|---:|---:|"]
+            "| of which user µs/req | peak RSS MiB |",
+            "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in r["summary"]:
         rss = s["peak_rss_kib"] / 1024 if s["peak_rss_kib"] else None
         out.append(f"| {s['connections']} | {s['mode']} | {s['server']} | {s['rps']:,.0f} | "
                    f"{_f(s['p50_ms'], '.2f')} | {_f(s['p99_ms'], '.2f')} | {s['errors']} | "
-                   f"{_f(s['cpu_us_per_req'], '.2f')} | {_f(rss, '.1f')} |")
+                   f"{_f(s['cpu_us_per_req'], '.2f')} | {_f(s.get('user_us_per_req'), '.2f')} | "
+                   f"{_f(rss, '.1f')} |")
     for key, _, heading in RATIO_SETS:
         if not r.get(key):
             continue
         out += ["", f"## {heading}", "",
                 "Above 1 is better for req/s; below 1 is better for latency, CPU and memory.", "",
-                "| connections | mode | req/s | p50 | p99 | CPU per request | peak RSS |",
-                "|---:|---|---:|---:|---:|---:|---:|"]
+                "| connections | mode | req/s | p50 | p99 | CPU per request | user CPU per request "
+                "| peak RSS |",
+                "|---:|---|---:|---:|---:|---:|---:|---:|"]
         for q in r[key]:
             out.append(f"| {q['connections']} | {q['mode']} | {_x(q['rps'])} | {_x(q['p50'])} | "
-                       f"{_x(q['p99'])} | {_x(q['cpu_per_req'])} | {_x(q['peak_rss'])} |")
+                       f"{_x(q['p99'])} | {_x(q['cpu_per_req'])} | "
+                       f"{_x(q.get('user_cpu_per_req'))} | {_x(q['peak_rss'])} |")
     if r.get("targets"):
         out += ["", "## Targets", ""] + [
             f"- {t['target']} — {_baseline_label(t)} {t['ratio']:.2f}: "
@@ -138,7 +143,8 @@ def markdown(r, chart):
             "- Server CPU per request = (utime + stime of the server process during the wrk run, "
             "from /proc/PID/stat) / requests completed. On loopback the kernel's TCP work for both "
             "directions is charged partly to whichever process runs it, so it is comparable "
-            "between servers measured the same way, not an absolute cost.",
+            "between servers measured the same way, not an absolute cost. The user part (utime) is "
+            "the server's own code: what a runtime adds on top of the kernel's work.",
             "- p50/p99 come from `wrk --latency` and are reported for plain runs only: with "
             "pipelining wrk's coordinated-omission correction assumes one request per connection "
             "in flight and corrupts the percentiles.",
