@@ -74,11 +74,12 @@ class CrossChannel {
   CrossChannel(const CrossChannel&) = delete;
   CrossChannel& operator=(const CrossChannel&) = delete;
   ~CrossChannel() {
+    detail::CrossWakeList later;
     std::lock_guard lock(mu_);
     assert(senders_.empty() && receivers_.empty() && "CrossChannel destroyed with waiters");
     const auto pipe = std::make_error_code(std::errc::broken_pipe);
-    senders_.wake_all(pipe, nullptr);
-    receivers_.wake_all(pipe, nullptr);
+    senders_.wake_all(pipe, nullptr, later);
+    receivers_.wake_all(pipe, nullptr, later);
     // ring_'s destructor destroys the buffered values
   }
 
@@ -178,8 +179,7 @@ class CrossChannel {
   /// broken_pipe, receivers drain the buffer and then get broken_pipe.
   void close() {
     ring_.close();
-    std::lock_guard lock(mu_);
-    serve_locked(nullptr);
+    serve();
   }
 
   bool closed() const noexcept { return ring_.closed(); }
@@ -208,15 +208,17 @@ class CrossChannel {
     if (senders_.count() != 0 || (receivers_.count() != 0 && ring_.closed())) serve();
   }
   void serve() {
+    detail::CrossWakeList later;  // posted once the lock is released
     std::lock_guard lock(mu_);
-    serve_locked(nullptr);
+    serve_locked(nullptr, later);
   }
 
   // Queues `w` (prepared) and retries on its behalf; true if it must suspend.
   bool park(detail::CrossWaiter* w, detail::CrossWaitQueue& q) {
+    detail::CrossWakeList later;
     std::lock_guard lock(mu_);
     q.push_back(w);  // count first, then look at the ring (pairs with after_push/after_pop)
-    serve_locked(w);
+    serve_locked(w, later);
     if (!w->queued()) {
       w->finish();
       return false;
@@ -226,26 +228,26 @@ class CrossChannel {
 
   // Hands values between the ring and parked waiters, oldest waiter first, until neither side
   // can progress. `self`: a waiter parking right now (served without posting a resumption).
-  void serve_locked(const detail::CrossWaiter* self) {
+  void serve_locked(const detail::CrossWaiter* self, detail::CrossWakeList& later) {
     const auto pipe = std::make_error_code(std::errc::broken_pipe);
     for (bool progress = true; progress;) {
       progress = false;
       while (auto* r = static_cast<RecvAwaiter*>(receivers_.front())) {
         if (ring_.try_pop(r->value_)) {
-          receivers_.wake(r, {}, self);
+          receivers_.wake(r, {}, self, later);
           progress = true;
         } else {
-          if (ring_.closed_and_drained()) receivers_.wake_all(pipe, self);
+          if (ring_.closed_and_drained()) receivers_.wake_all(pipe, self, later);
           break;
         }
       }
       while (auto* s = static_cast<SendAwaiter*>(senders_.front())) {
         const detail::RingPush st = ring_.try_push(s->value_);
         if (st == detail::RingPush::ok) {
-          senders_.wake(s, {}, self);
+          senders_.wake(s, {}, self, later);
           progress = true;
         } else {
-          if (st == detail::RingPush::closed) senders_.wake_all(pipe, self);
+          if (st == detail::RingPush::closed) senders_.wake_all(pipe, self, later);
           break;
         }
       }

@@ -7,10 +7,10 @@
 // exactly once, always under that mutex:
 //   * served: another thread (or core, or this one) unlinks it, stores its result and posts its
 //     resumption to the waiter's own executor (`wake`): directly on the ready queue when the
-//     waker runs on that core, as a detail::Message through the SPSC mail ring when the waker is
-//     another worker of the same runtime, else through the executor's inject queue (non-worker
-//     threads, other runtimes). The posting happens while the mutex is held, so a frame being
-//     torn down (whose destructor takes the mutex) is never posted after it is gone;
+//     waker runs on that core; through the SPSC mail ring when the waker is another worker of
+//     the same runtime (after the mutex is released: CrossWakeList); else, under the mutex,
+//     through the executor's inject queue (non-worker threads, other runtimes: the frame could
+//     otherwise be torn down, its destructor taking the mutex, before the post);
 //   * cancelled: the token's callback (on the waiter's core) unlinks it under the mutex and
 //     schedules it with operation_canceled. If a waker unlinked it first the callback does
 //     nothing: the waiter resumes with what it was served (a result is never dropped);
@@ -21,8 +21,9 @@
 // `count()` mirrors the queue length in an atomic so the lock-free fast paths can tell, without
 // the mutex, whether anyone waits (seq_cst: see mpmc_ring.hpp).
 //
-// Threading: every member is used under the owning mutex, except count() (any thread) and the
-// awaiter-side fields set before parking (read by wakers under the mutex afterwards).
+// Threading: every member is used under the owning mutex, except count() (any thread), the
+// awaiter-side fields set before parking (read by wakers under the mutex afterwards) and a
+// CrossWakeList (the waker's own, posted after unlocking).
 #pragma once
 
 #include <atomic>
@@ -115,6 +116,44 @@ struct CrossWaiter {
   }
 };
 
+/// Served waiters on other cores of the waker's runtime, whose resumptions are posted once the
+/// mutex is released (declare it before the lock: its destructor posts): publishing to another
+/// core may cost an io_uring_enter (to wake a sleeping core), which must not lengthen the
+/// critical section. Posting after unlocking is safe: a served waiter is in no queue any more, so
+/// nothing else resumes it, and its frame stays alive because a core destroys suspended frames
+/// only after every core of its runtime stopped running coroutines (shutdown quiesces them all
+/// first), while the waker is one of them, running.
+class CrossWakeList {
+ public:
+  CrossWakeList() = default;
+  CrossWakeList(const CrossWakeList&) = delete;
+  CrossWakeList& operator=(const CrossWakeList&) = delete;
+  ~CrossWakeList() { post_all(); }
+
+  void add(CrossWaiter* w) noexcept {
+    w->next = nullptr;
+    if (tail_)
+      tail_->next = w;
+    else
+      head_ = w;
+    tail_ = w;
+  }
+  /// Sends each resumption through the mail ring to the waiter's core, published and woken at
+  /// once (Executor::send_now: the waker may keep running for a long time).
+  void post_all() noexcept {
+    Executor* here = current_executor();
+    while (CrossWaiter* w = head_) {
+      head_ = w->next;  // read first: once posted, the waiter may run and finish at any moment
+      here->send_now(w->ex->index(), &w->mail);
+    }
+    tail_ = nullptr;
+  }
+
+ private:
+  CrossWaiter* head_ = nullptr;
+  CrossWaiter* tail_ = nullptr;
+};
+
 class CrossWaitQueue {
  public:
   CrossWaitQueue() = default;
@@ -153,25 +192,26 @@ class CrossWaitQueue {
     count_.fetch_sub(1, std::memory_order_seq_cst);
   }
 
-  /// Unlinks `w`, stores `ec` and posts its resumption to its own core, unless `w` is `self`
-  /// (the waiter that is serving the queue itself while parking: it simply does not suspend).
-  void wake(CrossWaiter* w, std::error_code ec, const CrossWaiter* self) {
+  /// Unlinks `w`, stores `ec` and posts its resumption to its own core (or leaves it to `later`),
+  /// unless `w` is `self` (the waiter that is serving the queue itself while parking: it simply
+  /// does not suspend).
+  void wake(CrossWaiter* w, std::error_code ec, const CrossWaiter* self, CrossWakeList& later) {
     remove(w);
     w->ec = ec;
-    if (w != self) post(w);
+    if (w != self) post(w, later);
   }
-  void wake_all(std::error_code ec, const CrossWaiter* self) {
+  void wake_all(std::error_code ec, const CrossWaiter* self, CrossWakeList& later) {
     while (head_)
-      wake(head_, ec, self);
+      wake(head_, ec, self, later);
   }
 
  private:
-  static void post(CrossWaiter* w) {
+  static void post(CrossWaiter* w, CrossWakeList& later) {
     Executor* here = current_executor();
     if (here == w->ex) {
       here->schedule(w->handle);
     } else if (here && &here->runtime() == &w->ex->runtime()) {
-      here->send(w->ex->index(), &w->mail);  // queued behind a full ring if need be, never lost
+      later.add(w);  // through the mail ring, once the mutex is released
     } else {
       w->injected = true;
       // False when the waiter's executor has shut down: its frame is destroyed unresumed.
