@@ -7,21 +7,12 @@
 #include <string>
 
 #include "kio/kio.hpp"
+#include "sanitizers.hpp"
 
 namespace {
 
 // TSan makes every cross-core round trip an order of magnitude slower: fewer of them there.
-#if defined(__SANITIZE_THREAD__)
-constexpr int scale = 10;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-constexpr int scale = 10;
-#else
-constexpr int scale = 1;
-#endif
-#else
-constexpr int scale = 1;
-#endif
+constexpr int scale = kio_test::under_tsan ? 10 : 1;
 
 // Idle workers sleep in the kernel and are woken by MSG_RING (the default), or busy-poll their
 // mail for a while first (idle_spin). Both paths are exercised below.

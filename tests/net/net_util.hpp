@@ -9,17 +9,9 @@
 #include <span>
 #include <vector>
 
+#include "co_assert.hpp"
 #include "kio/core/core.hpp"
 #include "kio/net/net.hpp"
-
-/// ASSERT for coroutine bodies returning Task<void>: records a failure and co_returns.
-#define CO_ASSERT(cond, ...)                                                      \
-  do {                                                                            \
-    if (!(cond)) {                                                                \
-      ADD_FAILURE() << "assertion failed: " #cond " " __VA_OPT__(<< __VA_ARGS__); \
-      co_return;                                                                  \
-    }                                                                             \
-  } while (0)
 
 namespace nettest {
 

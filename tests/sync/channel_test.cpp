@@ -10,24 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/channel.hpp"
-
-// Counts global operator new calls in this binary (to check that channel ops do not allocate).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-static std::atomic<long> g_news{0};
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace std::chrono_literals;
 

@@ -18,39 +18,13 @@
 #include <utility>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/cross_channel.hpp"
 
-#if defined(__SANITIZE_THREAD__)
-#define KIO_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define KIO_TEST_TSAN 1
-#endif
-#endif
-
 // TSan makes every cross-core hand-off an order of magnitude slower: fewer values there.
-#ifdef KIO_TEST_TSAN
-constexpr int scale = 4;
-#else
-constexpr int scale = 1;
-// Counts global operator new calls in this binary (to check that messages do not allocate). Not
-// under TSan, whose runtime defines the global operator new itself.
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-static std::atomic<long> g_news{0};
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
-#endif
+constexpr int scale = kio_test::under_tsan ? 4 : 1;
 
 using namespace std::chrono_literals;
 
@@ -532,7 +506,7 @@ TEST(CrossChannel, ShutdownCancelsParkedWaiters) {
   EXPECT_EQ(ch.waiting_receivers(), 0u);
 }
 
-#ifndef KIO_TEST_TSAN
+#if KIO_TEST_COUNTS_ALLOCATIONS  // TSan owns the global operator new
 // In steady state a message costs no allocation, also when the consumer parks and is woken
 // from the other core for every value.
 TEST(CrossChannel, NoAllocationPerMessage) {
@@ -566,6 +540,6 @@ TEST(CrossChannel, NoAllocationPerMessage) {
   };
   rt.block_on(body());
 }
-#endif  // KIO_TEST_TSAN
+#endif  // KIO_TEST_COUNTS_ALLOCATIONS
 
 }  // namespace

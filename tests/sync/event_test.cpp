@@ -8,24 +8,10 @@
 #include <new>
 #include <vector>
 
+#include "alloc_counter.hpp"
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/event.hpp"
-
-// Counts global operator new calls in this binary (to check that waits do not allocate).
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-static std::atomic<long> g_news{0};
-void* operator new(std::size_t n) {
-  g_news.fetch_add(1, std::memory_order_relaxed);
-  if (void* p = std::malloc(n ? n : 1)) return p;
-  throw std::bad_alloc();
-}
-void operator delete(void* p) noexcept {
-  std::free(p);
-}
-void operator delete(void* p, std::size_t) noexcept {
-  std::free(p);
-}
 
 using namespace std::chrono_literals;
 
