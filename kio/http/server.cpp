@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/log.hpp"
@@ -55,9 +57,9 @@ struct ServerShared {
 namespace {
 
 Result<net::Address> listen_address(const ServerOptions& o) {
-  std::string text = o.address.find(':') != std::string::npos ? "[" + o.address + "]" : o.address;
-  text += ":" + std::to_string(o.port);
-  return net::Address::parse(text);
+  const bool v6 = o.address.find(':') != std::string::npos;
+  return net::Address::parse(v6 ? fmt::format("[{}]:{}", o.address, o.port)
+                                : fmt::format("{}:{}", o.address, o.port));
 }
 
 Task<void> serve_connection(net::TcpStream stream, const Router* router, const ServerOptions* opts,

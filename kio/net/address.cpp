@@ -5,6 +5,8 @@
 
 #include <cstring>
 
+#include <fmt/format.h>
+
 namespace kio::net {
 
 namespace {
@@ -198,14 +200,13 @@ std::string Address::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (is_v4()) {
     inet_ntop(AF_INET, &addr_.v4.sin_addr, buf, sizeof buf);
-    return std::string(buf) + ":" + std::to_string(port());
+    return fmt::format("{}:{}", buf, port());
   }
   if (is_v6()) {
     inet_ntop(AF_INET6, &addr_.v6.sin6_addr, buf, sizeof buf);
-    std::string s = "[";
-    s += buf;
-    if (addr_.v6.sin6_scope_id != 0) s += "%" + std::to_string(addr_.v6.sin6_scope_id);
-    return s + "]:" + std::to_string(port());
+    if (addr_.v6.sin6_scope_id != 0)
+      return fmt::format("[{}%{}]:{}", buf, addr_.v6.sin6_scope_id, port());
+    return fmt::format("[{}]:{}", buf, port());
   }
   return "(unspecified)";
 }

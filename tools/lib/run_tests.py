@@ -25,7 +25,7 @@ SAN_ENV = {
 
 # name -> (compiler, meson options, suites to run (None = every suite except 'bench-only'))
 CONFIGS = {
-    "gcc": ("g++", ["-Dbuildtype=debugoptimized", "-Dwerror=true"], None),
+    "gcc": ("g++", ["-Dbuildtype=debugoptimized", "-Doptimization=3", "-Dwerror=true"], None),
     "clang-san": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
                                  "-Db_sanitize=address,undefined", "-Db_lundef=false"], None),
     "clang-tsan": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
