@@ -63,8 +63,8 @@ class HeaderList {
   Header* mutable_begin() noexcept { return items_.data(); }
 
  private:
+  std::size_t size_ = 0;  // first: shares a cache line with the first fields
   std::array<Header, capacity> items_{};
-  std::size_t size_ = 0;
 };
 
 }  // namespace kio::http

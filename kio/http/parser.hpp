@@ -97,8 +97,7 @@ class RequestParser {
   bool split_target() noexcept;
   void rebase(const char* old_base, std::size_t old_size, const char* new_base) noexcept;
 
-  Limits limits_;
-  Request req_;
+  // Scalars first, the request (with its header array) last: see Request.
   Phase phase_ = Phase::request_line;
   Status status_ = Status::ok;
   const char* base_ = nullptr;  // where `data` was at the last call
@@ -125,6 +124,8 @@ class RequestParser {
     bool conn_keep_alive = false;
     bool expect_other = false;
   } st_;
+  Limits limits_;
+  Request req_;
 };
 
 }  // namespace kio::http

@@ -167,8 +167,10 @@ class TcpStream {
     return send_all(std::as_bytes(std::span(text.data(), text.size())));
   }
   /// Sends every buffer of `iov`, in order, with as few sendmsg calls as possible (one unless
-  /// the kernel takes less or there are more than IOV_MAX buffers). `iov` and the memory it
-  /// points to must stay valid until the co_await returns.
+  /// the kernel takes less or there are more than IOV_MAX buffers). A single buffer goes out
+  /// like send_all(span<const std::byte>): a plain send, which costs the kernel less than a
+  /// sendmsg (no msghdr or iovec to import). `iov` and the memory it points to must stay valid
+  /// until the co_await returns.
   Task<Result<void>> send_all(std::span<const iovec> iov);
   /// One zero-copy send (see zerocopy.hpp).
   SendZcOp send_zc(std::span<const std::byte> data) const noexcept { return SendZcOp(fd(), data); }

@@ -1,5 +1,6 @@
 // Description: kio::http::Server over real sockets on two cores — port 0, pipelining, large
-// chunked uploads, error answered then a clean close (no reset), header and idle timeouts,
+// chunked uploads, a batch larger than the socket takes (short sends), error answered then a
+// clean close (no reset), header and idle timeouts,
 // graceful stop with a request in flight, stop before run, bad address.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -26,13 +27,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A blocking client socket with a receive timeout (tests never hang on a silent server).
+/// A blocking client socket with receive and send timeouts (tests never hang on a silent server).
 class Client {
  public:
-  explicit Client(std::uint16_t port) {
+  /// `rcvbuf` > 0: SO_RCVBUF set before connecting (a small window makes the server's sends
+  /// short).
+  explicit Client(std::uint16_t port, int rcvbuf = 0) {
     fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     timeval tv{5, 0};
     ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     int one = 1;
     ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sockaddr_in a{};
@@ -52,9 +57,12 @@ class Client {
     }
     return true;
   }
-  /// Reads until `responses` complete responses arrived, EOF, an error or the timeout.
-  std::string read_responses(std::size_t responses) {
+  /// Reads until `responses` complete responses arrived, EOF, an error or the timeout. Parsing
+  /// starts once `min_bytes` arrived (large transfers are not re-parsed after every read).
+  std::string read_responses(std::size_t responses, std::size_t min_bytes = 0) {
     std::string got;
+    while (got.size() < min_bytes)
+      if (!read_some(got)) return got;
     while (parse_responses(got, -1, true).size() < responses)
       if (!read_some(got)) break;
     return got;
@@ -88,6 +96,12 @@ http::Router make_router() {
   http::Router r;
   r.get("/", [](http::Request&) { return http::Response::text("Hello, World!"); });
   r.any("/echo", [](http::Request& q) { return http::Response().body_view(q.body); });
+  // "<i>" padded with '.' to 2000 bytes: still copied into the batch's one buffer (<= 2 KiB).
+  r.get("/n/:i", [](http::Request& q) {
+    std::string b(q.param("i"));
+    b.resize(2000, '.');
+    return http::Response::text(std::move(b));
+  });
   r.get("/slow", [](http::Request&) -> kio::Task<http::Response> {
     co_await kio::sleep_for(300ms);
     co_return http::Response::text("slow done");
@@ -181,6 +195,29 @@ TEST(Server, PipelinedBatchesAndManyConnections) {
   for (auto& t : clients)
     t.join();
   EXPECT_EQ(good.load(), 8);
+}
+
+TEST(Server, BatchLargerThanTheSocketTakesIsSentCompletely) {
+  // A slow reader with a small receive window: the server's one send per batch comes back short
+  // and the rest must follow, in order, before the next batch is answered.
+  Running srv;
+  Client c(srv.port(), 4096);
+  ASSERT_TRUE(c.connected());
+  constexpr std::size_t n = 3000;  // 6 MB of responses, about 1 MB per receive batch
+  std::string batch;
+  for (std::size_t i = 0; i < n; ++i)
+    batch += get("/n/" + std::to_string(i));
+  std::thread sender([&] { c.send(batch); });
+  std::this_thread::sleep_for(100ms);  // let the server's sends hit the full window
+  auto rs = parse_responses(c.read_responses(n, n * 2000));
+  sender.join();
+  ASSERT_EQ(rs.size(), n);
+  std::size_t wrong = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (rs[i].status != 200u || rs[i].body.size() != 2000 ||
+        rs[i].body.substr(0, rs[i].body.find('.')) != std::to_string(i))
+      ++wrong;
+  EXPECT_EQ(wrong, 0u);
 }
 
 TEST(Server, LargeChunkedUploadIsEchoed) {

@@ -3,9 +3,12 @@
 // Per receive batch: every complete request in the received bytes is parsed in place and
 // dispatched in order (sync handlers inline, async ones awaited one after another); all their
 // responses are serialised into one output buffer (bodies over 2 KiB are referenced, not copied)
-// and leave in ONE vectored send_all. Only then is the unfinished tail of the batch (a request cut
-// by the end of the buffer) copied into the per-connection carry buffer, and the receive buffer
-// released: request views, and responses borrowing them (echo), stay valid until the send is done.
+// and leave together: in ONE send when they are one contiguous buffer (a stream with a single-shot
+// `send(span<const byte>)` -> Result<size_t>, like TcpStream; the rest of a short send follows
+// with send_all), otherwise in ONE vectored send_all. Only then is the unfinished tail of the
+// batch (a request cut by the end of the buffer) copied into the per-connection carry buffer, and
+// the receive buffer released: request views, and responses borrowing them (echo), stay valid
+// until the send is done.
 //
 // Stream requirements (kio::net::TcpStream satisfies them; tests use an in-memory fake):
 //   co_await s.recv()                -> Result<B>; B owns a received buffer (a lease), has
@@ -121,8 +124,9 @@ class Connection {
   bool dispatch_sync(Request& req, const Router::Match& m);
   bool append_response(const Request& req, Response&& resp, std::string_view extra = {});
   void append_error(Status s);
-  /// Fills iov_ from out_, segs_ and held_ (right before sending).
-  void build_iov();
+  /// Fills iov_ from out_ (from byte `skip` on: those were sent), segs_ and held_ (right
+  /// before sending).
+  void build_iov(std::size_t skip = 0);
   void clear_output() noexcept;
   Task<Result<void>> send_output();
   Task<void> linger_close();
@@ -133,7 +137,6 @@ class Connection {
   const ServerOptions& opts_;
   ConnRegistry& registry_;
   ConnNode node_;
-  RequestParser parser_;
   std::vector<char> carry_;     // an unfinished request's bytes, when one straddles receives
   std::string out_;             // serialised response heads and small bodies
   std::vector<Segment> segs_;   // large bodies, in order
@@ -145,6 +148,9 @@ class Connection {
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
   WaitTimer timer_;
+  // Last: the members above (touched by every request) share a few cache lines, instead of
+  // being split by the parser's header array.
+  RequestParser parser_;
 };
 
 template <class Stream>
@@ -255,12 +261,26 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       co_return sent ? Ending::linger : Ending::close;
     }
     if (!out_.empty()) {
-      build_iov();
       timer_.arm((awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
       Result<void> sent;
-      for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
-        sent = co_await stream_.send_all(
-            std::span<const iovec>(iov_.data() + at, std::min(max_iov, iov_.size() - at)));
+      std::size_t done = 0;  // bytes of out_ sent by the fast path
+      if constexpr (requires { stream_.send(std::span<const std::byte>()); }) {
+        // The common batch is one contiguous buffer: one send awaited right here, without the
+        // coroutine frame of send_all; whatever the kernel did not take goes through send_all.
+        if (segs_.empty()) {
+          Result<std::size_t> n = co_await stream_.send(std::as_bytes(std::span(out_)));
+          if (n)
+            done = *n;
+          else
+            sent = n.error();
+        }
+      }
+      if (sent && (done < out_.size() || !segs_.empty())) {
+        build_iov(done);
+        for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
+          sent = co_await stream_.send_all(
+              std::span<const iovec>(iov_.data() + at, std::min(max_iov, iov_.size() - at)));
+      }
       timer_.disarm();
       clear_output();
       if (!sent) co_return Ending::close;
@@ -333,9 +353,9 @@ void Connection<Stream>::append_error(Status s) {
 
 template <class Stream>
 requires HttpStream<Stream>
-void Connection<Stream>::build_iov() {
+void Connection<Stream>::build_iov(std::size_t skip) {
   iov_.clear();
-  std::size_t prev = 0;
+  std::size_t prev = skip;  // (skip > 0 only when there are no segments)
   for (const Segment& s : segs_) {
     if (s.out_end > prev) iov_.push_back(iovec{out_.data() + prev, s.out_end - prev});
     std::string_view b = held_[s.held].body();
