@@ -146,11 +146,6 @@ class Executor {
   /// then kept on this core's overflow list and enters the ring as soon as there is room (its
   /// `blocked` coroutine, if set, is scheduled at that moment). Never drops a message.
   bool send(unsigned dst, Message* m);
-  /// Like send(), but makes the message visible to `dst` (and wakes it) right away instead of at
-  /// the end of this loop iteration: for a wake-up handed out by a coroutine that may keep
-  /// running for a long time (a cross-core channel serving a parked waiter). Costs a publish per
-  /// call, and an io_uring_enter when `dst` sleeps.
-  void send_now(unsigned dst, Message* m);
   Executor& peer(unsigned i) const noexcept { return *peers_[i]; }
 
   // ---- any thread ---------------------------------------------------------------------------

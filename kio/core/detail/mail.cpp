@@ -39,22 +39,6 @@ bool Executor::send(unsigned dst, Message* m) {
   return false;
 }
 
-void Executor::send_now(unsigned dst, Message* m) {
-  if (!send(dst, m)) return;  // behind a full ring: it moves on at the end of this iteration
-  if (!outbox_[dst].ring->publish()) return;
-  Executor* peer = peers_[dst];
-  peer->mail_pending_.store(true, std::memory_order_seq_cst);
-  if (peer->sleeping_.load(std::memory_order_seq_cst) && peer->sleeping_.exchange(false)) {
-    if (phase_ == Phase::running && ring_ready_) {
-      post_msg_ring_wake(peer->ring_.ring_fd);
-      submit_pending();  // now, not when this core's loop next submits
-    } else {
-      const std::uint64_t one = 1;
-      [[maybe_unused]] ssize_t r = ::write(peer->wake_fd_, &one, sizeof one);
-    }
-  }
-}
-
 void Executor::flush_mail() {
   if (overflowing_) {
     for (unsigned d = 0; d < outbox_.size(); ++d) {

@@ -8,8 +8,6 @@
 //   nothing and a ring never owns what it carries.
 // * The producer writes slots and publishes its tail once per loop iteration (batched); the
 //   consumer drains everything published, then releases the slots with one store of its head.
-//   Executor::send_now publishes at once instead: for wake-ups handed out by a coroutine that
-//   may keep running (a cross-core channel serving a parked waiter on another core).
 // * A full ring never drops a message: the sender keeps it on its own overflow list (intrusive)
 //   and moves it into the ring as slots free up. A coroutine that must not outrun the consumer
 //   (spawn_on) parks in `blocked` until its message is in the ring: that is the backpressure.
