@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
@@ -31,15 +32,11 @@
 
 namespace {
 
+using kio_bench::Countdown;
+using kio_bench::fail;
+
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
-
-bool g_failed = false;
-
-void fail(benchmark::State& state, const char* why) {
-  g_failed = true;
-  state.SkipWithError(why);
-}
 
 kio::Runtime& runtime() {
   static kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
@@ -50,31 +47,6 @@ kio::Runtime& runtime() {
 void run_on_worker(benchmark::State& state, kio::Task<void> (*body)(benchmark::State&)) {
   runtime().block_on(body(state));
 }
-
-/// Counts finished tasks of a batch and resumes the one waiting task when the last one is done.
-/// Per-core: every call happens on the worker that owns it. The waiter is resumed through the
-/// executor's ready queue (never inline), like every kio wake-up.
-class Countdown {
- public:
-  void reset(int n) noexcept { remaining_ = n; }
-  void done() noexcept {
-    if (--remaining_ == 0 && waiter_)
-      kio::detail::this_executor("Countdown").schedule(std::exchange(waiter_, {}));
-  }
-  int remaining() const noexcept { return remaining_; }
-
-  struct [[nodiscard]] Awaiter {
-    Countdown& c;
-    bool await_ready() const noexcept { return c.remaining_ == 0; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { c.waiter_ = h; }
-    void await_resume() const noexcept {}
-  };
-  Awaiter wait() noexcept { return Awaiter{*this}; }
-
- private:
-  int remaining_ = 0;
-  std::coroutine_handle<> waiter_{};
-};
 
 // ---- coroutines ----------------------------------------------------------------------------
 
@@ -281,9 +253,5 @@ BENCHMARK(BM_SpawnDetached)->Arg(1000);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return g_failed ? 1 : 0;
+  return kio_bench::main(argc, argv);
 }

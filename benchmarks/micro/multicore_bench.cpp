@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/mailbox.hpp"
 #include "kio/core/runtime.hpp"
@@ -36,16 +37,12 @@
 
 namespace {
 
+using kio_bench::Countdown;
+using kio_bench::fail;
+
 using namespace std::chrono_literals;
 using kio::detail::Executor;
 using kio::detail::Message;
-
-bool g_failed = false;
-
-void fail(benchmark::State& state, const char* why) {
-  g_failed = true;
-  state.SkipWithError(why);
-}
 
 kio::Runtime& runtime() {
   static kio::Runtime rt(
@@ -200,27 +197,6 @@ void BM_SubmitToRoundTrip(benchmark::State& state) {
 }
 BENCHMARK(BM_SubmitToRoundTrip)->UseRealTime();
 
-/// Counts finished tasks on worker 0 and resumes the one waiting task when the last one is done.
-class Countdown {
- public:
-  explicit Countdown(long n) : remaining_(n) {}
-  void done() {
-    if (--remaining_ == 0 && waiter_)
-      kio::detail::this_executor("Countdown").schedule(std::exchange(waiter_, {}));
-  }
-  struct [[nodiscard]] Awaiter {
-    Countdown& c;
-    bool await_ready() const noexcept { return c.remaining_ == 0; }
-    void await_suspend(std::coroutine_handle<> h) noexcept { c.waiter_ = h; }
-    void await_resume() const noexcept {}
-  };
-  Awaiter wait() noexcept { return Awaiter{*this}; }
-
- private:
-  long remaining_;
-  std::coroutine_handle<> waiter_{};
-};
-
 kio::Task<void> submitter(long n, long& sum, Countdown& cd) {
   for (long i = 0; i < n; ++i)
     sum += co_await kio::submit_to(1, [] { return 1L; });
@@ -334,9 +310,5 @@ BENCHMARK(BM_CrossChannelPingPong)->UseRealTime();
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return g_failed ? 1 : 0;
+  return kio_bench::main(argc, argv);
 }

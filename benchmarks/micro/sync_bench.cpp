@@ -19,6 +19,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench_support.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/core/spawn.hpp"
@@ -28,14 +29,9 @@
 
 namespace {
 
+using kio_bench::fail;
+
 using namespace std::chrono_literals;
-
-bool g_failed = false;
-
-void fail(benchmark::State& state, const char* why) {
-  g_failed = true;
-  state.SkipWithError(why);
-}
 
 kio::Runtime& runtime() {
   static kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
@@ -364,9 +360,5 @@ BENCHMARK(BM_TaskGroupSpawnJoin)->Arg(1000);
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return g_failed ? 1 : 0;
+  return kio_bench::main(argc, argv);
 }
