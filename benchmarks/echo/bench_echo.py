@@ -13,17 +13,15 @@ writes benchmarks/results/echo-<date>.json and .md (--out to change the director
 import argparse
 import json
 import os
-import resource
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks" / "tools"))
 import benchlib  # noqa: E402  (machine description, revision, dates)
+from benchlib import cpu_ticks, free_port, raise_nofile, wait_listening  # noqa: E402
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -38,38 +36,6 @@ def build(build_dir):
     targets = ["demo/echo_server", "benchmarks/echo/epoll_echo", "benchmarks/echo/echo_load"]
     subprocess.run(["ninja", "-C", str(build_dir), *targets], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
-
-
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_ticks(pid):
-    """utime + stime of a process (all threads), in clock ticks: fields 14 and 15 of proc(5)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def wait_listening(port, proc, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with status {proc.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start listening")
 
 
 def run_one(args, bdir, server, size, conns):
@@ -96,9 +62,9 @@ def run_one(args, bdir, server, size, conns):
         for line in load.stdout:
             line = line.strip()
             if line == "counting":
-                t0 = cpu_ticks(srv.pid)
+                t0 = sum(cpu_ticks(srv.pid))
             elif line == "stopped":
-                t1 = cpu_ticks(srv.pid)
+                t1 = sum(cpu_ticks(srv.pid))
             elif line.startswith("messages="):
                 result = dict(kv.split("=") for kv in line.split())
         if load.wait() != 0 or result is None or t0 is None or t1 is None:

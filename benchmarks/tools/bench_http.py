@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import re
-import resource
 import shlex
 import signal
 import socket
@@ -30,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
 import report_http  # noqa: E402
-from benchlib import ROOT, die, log  # noqa: E402
+from benchlib import ROOT, cpu_ticks, die, free_port, log, raise_nofile  # noqa: E402
 
 TOKIO = "tokio"
 LOOP = "uring-loop"  # benchmarks/uring_http: the hand-written io_uring loop
@@ -41,25 +40,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 # ---- processes -----------------------------------------------------------------------------------
-
-def raise_nofile():
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def cpu_ticks(pid):
-    """(utime, stime) of a process, in clock ticks (all its threads, live and exited)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
-
 
 def status_kib(pid, key):
     with open(f"/proc/{pid}/status") as f:
@@ -82,20 +62,15 @@ class Server:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log_file,
                                      stderr=subprocess.STDOUT, preexec_fn=raise_nofile)
         self.pid = self.proc.pid  # taskset execs the server: same pid
-        deadline = time.monotonic() + 15
-        while True:
+        try:
+            benchlib.wait_listening(self.port, self.proc, timeout=15)
+        except RuntimeError:
             if self.proc.poll() is not None:
                 self.log_file.close()
                 tail = self.log_path.read_text(errors="replace")[-2000:]
                 die(f"{name} exited with status {self.proc.returncode} at start:\n{tail}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    die(f"{name} did not accept connections on port {self.port} within 15 s")
-                time.sleep(0.05)
+            self.stop()
+            die(f"{name} did not accept connections on port {self.port} within 15 s")
 
     @property
     def url(self):

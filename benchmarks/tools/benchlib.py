@@ -2,9 +2,12 @@
 import datetime
 import os
 import platform
+import resource
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -156,3 +159,43 @@ def today():
 
 def now_iso():
     return datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+# ---- processes under test ------------------------------------------------------------------
+
+
+def raise_nofile():
+    """Raises the soft open-files limit to the hard one (use as preexec_fn for servers/clients)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_ticks(pid):
+    """(utime, stime) of a process, in clock ticks (all its threads, live and exited)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])  # fields 14 and 15 of proc(5)
+
+
+def wait_listening(port, proc, timeout=10.0):
+    """Waits until 127.0.0.1:port accepts a connection; RuntimeError if `proc` exits first or
+    the timeout passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"server did not accept connections on port {port} "
+                                   f"within {timeout:g} s")
+            time.sleep(0.05)

@@ -6,9 +6,15 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "benchmarks", "tools"))
+from benchlib import cpu_ticks, free_port, wait_listening  # noqa: E402
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (all threads)."""
+    return sum(cpu_ticks(pid)) / os.sysconf("SC_CLK_TCK")
 
 
 def run(cmd, **kw):
@@ -32,32 +38,6 @@ def port_free(port):
             return True
         except OSError:
             return False
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_listening(port, proc, seconds=10.0):
-    end = time.time() + seconds
-    while time.time() < end:
-        if proc.poll() is not None:
-            sys.exit(f"tools/demo: tcp_demo exited with status {proc.returncode} before listening")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"tools/demo: tcp_demo did not listen on port {port} within {seconds:.0f} s")
-
-
-def cpu_seconds(pid):
-    """utime + stime of a process (all threads), from /proc/PID/stat."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def latency_ms(text, pct):
@@ -99,7 +79,10 @@ def main():
     print("$ " + " ".join(cmd), flush=True)
     server = subprocess.Popen(cmd)
     try:
-        wait_listening(port, server)
+        try:
+            wait_listening(port, server)
+        except RuntimeError as e:
+            sys.exit(f"tools/demo: tcp_demo: {e}")
         url = f"http://127.0.0.1:{port}/"
         if shutil.which("curl"):
             run(["curl", "-si", url])
