@@ -6,16 +6,14 @@
 #include <vector>
 
 #include "kio/kio.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 kio::Task<void> sleeper(std::chrono::milliseconds d, std::vector<int>& order, int id, int& done) {
   co_await kio::sleep_for(d);

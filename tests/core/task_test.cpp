@@ -5,13 +5,11 @@
 #include <string>
 
 #include "kio/kio.hpp"
+#include "one_worker.hpp"
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 kio::Task<int> value(int v) {
   co_return v;

@@ -5,16 +5,14 @@
 #include <stdexcept>
 
 #include "kio/kio.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 // Sleeps, then records that its body ran to the end (even when the sleep was cancelled).
 kio::Task<int> slow(std::chrono::milliseconds d, bool& finished) {

@@ -17,6 +17,7 @@
 #include "kio/core/with_cancel.hpp"
 #include "kio/core/yield.hpp"
 #include "kio/http/detail/connection.hpp"
+#include "one_worker.hpp"
 #include "response_reader.hpp"
 
 namespace http = kio::http;
@@ -24,10 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 const std::string stall = std::string("\0STALL", 6);  // script item: block until cancelled
 /// Script item: wait `ms` (a cancellable wait), then deliver the next item.

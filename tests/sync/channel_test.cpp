@@ -14,15 +14,13 @@
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/channel.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 kio::Task<void> producer(kio::Channel<int>& ch, int from, int n, int& sent, std::error_code& err) {
   for (int i = from; i < from + n; ++i) {

@@ -12,15 +12,13 @@
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/event.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 kio::Task<void> waiter(kio::Event& ev, int id, std::vector<int>& order,
                        std::vector<std::error_code>& errors) {

@@ -8,15 +8,13 @@
 #include "co_assert.hpp"
 #include "kio/kio.hpp"
 #include "kio/sync/mutex.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 // Increments `inside` while holding the lock and yields in the middle of the critical section.
 kio::Task<void> worker(kio::Mutex& m, int id, int& inside, int& max_inside,

@@ -12,15 +12,13 @@
 #include "kio/kio.hpp"
 #include "kio/sync/event.hpp"
 #include "kio/sync/task_group.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 struct Record {
   bool cancelled = false;

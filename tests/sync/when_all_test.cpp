@@ -13,15 +13,13 @@
 #include "kio/kio.hpp"
 #include "kio/sync/event.hpp"
 #include "kio/sync/when_all.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 kio::Task<int> value_after(kio::Event& ev, int v, std::vector<int>& log) {
   auto r = co_await ev.wait();

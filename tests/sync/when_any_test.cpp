@@ -13,15 +13,13 @@
 #include "kio/kio.hpp"
 #include "kio/sync/event.hpp"
 #include "kio/sync/when_any.hpp"
+#include "one_worker.hpp"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-kio::Runtime& rt() {
-  static kio::Runtime r(kio::RuntimeOptions{.workers = 1});
-  return r;
-}
+using kio_test::rt;
 
 // What a racing task saw: whether its wait was cancelled and whether its body reached the end.
 struct Record {
