@@ -14,6 +14,18 @@
 
 namespace kio::http {
 
+/// How file bodies (Response::body_file, Router::static_dir) are sent. Neither copies the file
+/// through user space; benchmarks/results/static-*.md has the measurements behind the default.
+enum class FileSend : unsigned char {
+  /// sendfile(2) from the worker thread on the socket (which is switched to O_NONBLOCK the first
+  /// time), waiting for socket space with a poll on the ring. The cheapest path; but a page-cache
+  /// miss makes the worker wait for the disk read (nginx's `sendfile on` behaves the same).
+  sendfile,
+  /// IORING_OP_SPLICE file -> a per-core reused pipe -> socket. Never blocks the worker (the
+  /// kernel runs every splice on its io-wq threads), at the price of two hand-offs per chunk.
+  splice,
+};
+
 struct ServerOptions {
   /// Address to bind ("0.0.0.0", "127.0.0.1", "::").
   std::string address = "0.0.0.0";
@@ -35,6 +47,8 @@ struct ServerOptions {
   /// After an error response the server stops sending, reads and discards what the client still
   /// sends for up to this long, then closes (so the response is not lost to a TCP reset).
   std::chrono::milliseconds linger_timeout{1'000};
+  /// How file bodies are sent (see FileSend).
+  FileSend file_send = FileSend::sendfile;
 };
 
 }  // namespace kio::http
