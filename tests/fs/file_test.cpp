@@ -64,7 +64,7 @@ TEST(File, RoundTripsFromZeroTo64MiB) {
       auto r = co_await f->read_exact_at(back, 0);
       CO_ASSERT(r, r.error().message());
       CO_ASSERT_EQ(*r, size);
-      CO_ASSERT(std::memcmp(back.data(), data.data(), size) == 0, "size " << size);
+      CO_ASSERT(size == 0 || std::memcmp(back.data(), data.data(), size) == 0, "size " << size);
       CO_ASSERT(back[size] == std::byte{0x5a}, "wrote past the count");
       auto eof = co_await f->read_at(back, size);
       CO_ASSERT(eof);
