@@ -4,7 +4,10 @@
 //   if (st && S_ISREG(st->stx_mode)) use(st->stx_size, st->stx_mtime.tv_sec);
 //   auto d = co_await kio::fs::stat("/srv/www", AT_SYMLINK_NOFOLLOW);
 //
-// Runs on / resumes on: the calling core (IORING_OP_STATX on its ring).
+// Runs on / resumes on: the calling core (IORING_OP_STATX on its ring). The kernel always runs
+// IORING_OP_STATX on its io-wq threads (a hand-off per call): for an open file on a local
+// filesystem, whose attributes are in memory, a direct statx(2)/fstat(2) is cheaper and does not
+// block (kio's static file handler does that).
 // Cancellation: ambient token, as for every IoOp (kio/io/op.hpp): the waiter resumes only after
 // the kernel's completion; kio::timeout works on it.
 // Lifetime: the statx buffer lives inside the awaiter (in the awaiting frame), so it is valid until

@@ -19,8 +19,10 @@
 //   RESOLVE_BENEATH) -> 403; an encoded NUL ("%00") -> 404; a malformed percent escape -> 400;
 //   anything but a regular file or directory (FIFO, device) -> 403; missing -> 404.
 // The body is the file itself: the response owns the open file (Response::body_file) and the
-// server sends it without a user-space copy (ServerOptions::file_send). Opening and statx go
-// through the ring (kio::fs); nothing is cached, so changes on disk show at once.
+// server sends it without a user-space copy (ServerOptions::file_send). Opening goes through the
+// ring (kio::fs, openat2); the open file's statx is a direct call (the kernel would run
+// IORING_OP_STATX on an io-wq thread, which costs more than the call). Nothing is cached, so
+// changes on disk show at once.
 // Runs on: every core (the handler is async and keeps no per-request state outside its frame).
 // Errors: static_dir throws std::system_error naming the directory if it cannot be opened (a
 // misconfiguration), std::invalid_argument for a prefix that is not "/" or "/a/b" without a
