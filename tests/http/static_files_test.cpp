@@ -258,8 +258,7 @@ class Running {
   }
   static http::ServerOptions options(http::FileSend mode, std::chrono::milliseconds send_timeout) {
     http::ServerOptions o;
-    o.address = "127.0.0.1";
-    o.port = 0;
+    o.address = kio::net::Address::loopback_v4(0);
     o.file_send = mode;
     o.send_timeout = send_timeout;
     return o;
