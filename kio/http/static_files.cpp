@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "kio/fs/file.hpp"
 #include "kio/http/detail/chars.hpp"
 #include "kio/http/detail/date.hpp"
@@ -161,16 +163,9 @@ Response file_response(const Request& req, kio::fs::File&& f, const struct statx
   const std::uint64_t size = st.stx_size;
   const std::time_t mtime = static_cast<std::time_t>(st.stx_mtime.tv_sec);
   char etag[48];
-  {
-    char* p = etag;
-    *p++ = '"';
-    p = std::to_chars(p, etag + sizeof etag, static_cast<std::uint64_t>(mtime), 16).ptr;
-    *p++ = '-';
-    p = std::to_chars(p, etag + sizeof etag, size, 16).ptr;
-    *p++ = '"';
-    *p = '\0';
-  }
-  const std::string_view tag(etag);
+  const auto etag_len =
+      fmt::format_to_n(etag, sizeof etag, "\"{:x}-{:x}\"", static_cast<std::uint64_t>(mtime), size);
+  const std::string_view tag(etag, etag_len.size);
   char datebuf[48];
   const std::string_view last_modified = http_date(mtime, datebuf);
 
@@ -212,15 +207,9 @@ Response file_response(const Request& req, kio::fs::File&& f, const struct statx
     first = range.first;
     length = range.length;
     char cr[80];
-    char* p = cr;
-    std::memcpy(p, "bytes ", 6);
-    p += 6;
-    p = std::to_chars(p, cr + sizeof cr, first).ptr;
-    *p++ = '-';
-    p = std::to_chars(p, cr + sizeof cr, first + length - 1).ptr;
-    *p++ = '/';
-    p = std::to_chars(p, cr + sizeof cr, size).ptr;
-    r.header("Content-Range", std::string_view(cr, static_cast<std::size_t>(p - cr)));
+    const auto n =
+        fmt::format_to_n(cr, sizeof cr, "bytes {}-{}/{}", first, first + length - 1, size);
+    r.header("Content-Range", std::string_view(cr, n.size));
   }
   r.body_file(std::move(f), first, length);
   return r;
