@@ -24,6 +24,8 @@
 // IORING_OP_STATX on an io-wq thread, which costs more than the call). Nothing is cached, so
 // changes on disk show at once.
 // Runs on: every core (the handler is async and keeps no per-request state outside its frame).
+// Cancellation: its ring operations (openat2, then the body's send) observe the connection's
+// token: a deadline or a runtime stop ends them, and the open file is closed with the response.
 // Errors: static_dir throws std::system_error naming the directory if it cannot be opened (a
 // misconfiguration), std::invalid_argument for a prefix that is not "/" or "/a/b" without a
 // trailing '/'.
