@@ -18,6 +18,10 @@ struct Router::Node {
   std::vector<std::pair<std::string, Handler>> handlers;  // method -> handler
   std::unique_ptr<Handler> any;                           // method "*"
   std::string allow;
+  // Root only: every method some route names, for "OPTIONS *" (the server as a whole).
+  std::vector<std::string> server_methods;
+  std::string server_allow = "OPTIONS";
+  std::unique_ptr<Handler> options_star;
 
   bool has_routes() const noexcept { return any || !handlers.empty(); }
 
@@ -32,9 +36,33 @@ struct Router::Node {
     }
     if (get && !head) allow += ", HEAD";
   }
+
+  void add_server_method(std::string_view m) {
+    for (const std::string& known : server_methods)
+      if (known == m) return;
+    server_methods.emplace_back(m);
+    bool get = false, head = false, options = false;
+    server_allow.clear();
+    for (const std::string& known : server_methods) {
+      server_allow += known;
+      server_allow += ", ";
+      get |= known == "GET";
+      head |= known == "HEAD";
+      options |= known == "OPTIONS";
+    }
+    if (get && !head) server_allow += "HEAD, ";
+    if (!options) server_allow += "OPTIONS, ";
+    server_allow.resize(server_allow.size() - 2);
+  }
 };
 
-Router::Router() : root_(std::make_unique<Node>()) {}
+Router::Router() : root_(std::make_unique<Node>()) {
+  // "OPTIONS *" is about the server, not a resource (RFC 9110 §9.3.7): 200, Allow, no content.
+  // The root node is on the heap, so the pointer survives moves of the Router.
+  const std::string* allow = &root_->server_allow;
+  root_->options_star = std::make_unique<Handler>(
+      [allow](Request&) { return Response(Status::ok).header("Allow", *allow); });
+}
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 Router::~Router() = default;
@@ -111,6 +139,7 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
     if (m == method) bad_pattern(pattern, "duplicate route");
   n->handlers.emplace_back(std::string(method), std::move(handler));
   n->rebuild_allow();
+  root_->add_server_method(method);
   return *this;
 }
 
@@ -171,6 +200,8 @@ bool walk(const NodeT& n, std::string_view rest, bool more, Walk& w) {
 
 Router::Match Router::match(Request& req) const noexcept {
   req.params.clear();
+  if (req.method == Method::options && req.path == "*")
+    return Match{Status::ok, root_->options_star.get(), root_->server_allow};
   if (req.path.empty() || req.path[0] != '/') return {};
   Walk w{req};
   if (walk(*root_, req.path.substr(1), true, w)) return Match{Status::ok, w.found, {}};

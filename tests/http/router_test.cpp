@@ -1,5 +1,6 @@
 // Description: Router — literal/`:param`/`*rest` matching with backtracking, 404 vs 405 with
-// Allow, any-method routes and unknown methods, HEAD falling back to GET, pattern errors.
+// Allow, any-method routes and unknown methods, HEAD falling back to GET, "OPTIONS *", pattern
+// errors.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -125,6 +126,29 @@ TEST(Router, NotFound) {
   EXPECT_EQ(probe(r, "GET", "/nope").m.status, http::Status::not_found);
   EXPECT_EQ(probe(r, "GET", "*").m.status, http::Status::not_found);
   EXPECT_EQ(probe(r, "GET", "").m.status, http::Status::not_found);
+}
+
+TEST(Router, OptionsAsteriskAnswersForTheServer) {
+  auto r = sample();
+  auto p = probe(r, "OPTIONS", "*");
+  ASSERT_EQ(p.m.status, http::Status::ok);
+  ASSERT_NE(p.m.handler, nullptr);
+  http::Response resp = p.m.handler->call(p.req);
+  EXPECT_EQ(resp.status(), http::Status::ok);
+  EXPECT_EQ(resp.body(), "");
+  // Every method a route names, in registration order; HEAD (GET answers it) and OPTIONS added.
+  EXPECT_EQ(resp.header_lines(), "Allow: GET, POST, DELETE, BREW, HEAD, OPTIONS\r\n");
+  EXPECT_EQ(p.m.allow, "GET, POST, DELETE, BREW, HEAD, OPTIONS");
+  // Survives moving the router; an empty router still answers with OPTIONS alone.
+  http::Router moved = std::move(r);
+  EXPECT_EQ(probe(moved, "OPTIONS", "*").m.handler->call(p.req).header_lines(),
+            "Allow: GET, POST, DELETE, BREW, HEAD, OPTIONS\r\n");
+  http::Router empty;
+  EXPECT_EQ(probe(empty, "OPTIONS", "*").m.handler->call(p.req).header_lines(),
+            "Allow: OPTIONS\r\n");
+  // Only OPTIONS, only the asterisk: "OPTIONS /users" is routed like any other request.
+  EXPECT_EQ(probe(sample(), "OPTIONS", "/users").m.status, http::Status::method_not_allowed);
+  EXPECT_EQ(probe(sample(), "GET", "*").m.status, http::Status::not_found);
 }
 
 TEST(Router, BadPatternsThrow) {
