@@ -313,6 +313,8 @@ bool RequestParser::split_target() noexcept {
     std::size_t rest = t.find_first_of("/?#", a);
     if (rest == std::string_view::npos) rest = t.size();
     if (rest == a) return false;  // no authority
+    // authority = host [ ":" port ]: no userinfo (RFC 9110 §4.2.4: treat it as an error).
+    if (!valid_host(t.substr(a, rest - a))) return false;
     t = t.substr(rest);
     if (t.empty() || t[0] != '/') {  // "http://h" or "http://h?q": path is "/"
       req_.path = "/";

@@ -158,6 +158,8 @@ std::vector<Case> rule_cases() {
        "PUT / HTTP/1.1\r\n" + H + "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nok", 200},
       {"absolute_form", "GET http://example.com:80/a/b?x=1 HTTP/1.1\r\n" + H + "\r\n", 200},
       {"absolute_form_no_path", "GET http://example.com HTTP/1.1\r\n" + H + "\r\n", 200},
+      {"absolute_form_ipv6", "GET http://[::1]:80/x HTTP/1.1\r\n" + H + "\r\n", 200},
+      {"absolute_form_other_scheme", "GET coap+tcp.v2://h/x HTTP/1.1\r\n" + H + "\r\n", 200},
       {"asterisk_options", "OPTIONS * HTTP/1.1\r\n" + H + "\r\n", 200},
       {"empty_value_and_trim", "GET / HTTP/1.1\r\n" + H + "X-Empty:\r\nX-Pad: \t v \t\r\n\r\n",
        200},
@@ -189,6 +191,10 @@ std::vector<Case> rule_cases() {
       {"bad_method_char", "GE(T / HTTP/1.1\r\n" + H + "\r\n", 400},
       {"relative_target", "GET a/b HTTP/1.1\r\n" + H + "\r\n", 400},
       {"asterisk_with_get", "GET * HTTP/1.1\r\n" + H + "\r\n", 400},
+      // absolute-form authority = host [ ":" port ] (RFC 9110 §4.2.4: userinfo is an error)
+      {"absolute_form_userinfo", "GET http://user@example.com/ HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"absolute_form_bad_authority", "GET http://a\"b/ HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"absolute_form_bad_port", "GET http://a:8x/ HTTP/1.1\r\n" + H + "\r\n", 400},
       {"too_many_empty_lines", "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n" + H + "\r\n", 400},
       // 400: line endings
       {"bare_lf_request_line", "GET / HTTP/1.1\n" + H + "\r\n", 400},
