@@ -89,47 +89,51 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
     throw std::invalid_argument("kio::http::Router: invalid method \"" + std::string(method) +
                                 "\"");
   if (pattern.empty() || pattern[0] != '/') bad_pattern(pattern, "must start with '/'");
-  Node* n = root_.get();
-  std::string_view rest = pattern.substr(1);
-  std::size_t captures = 0;
-  for (;;) {
-    std::size_t slash = rest.find('/');
-    std::string_view seg = rest.substr(0, slash);
-    if (!seg.empty() && seg[0] == ':') {
-      std::string_view name = seg.substr(1);
-      if (name.empty()) bad_pattern(pattern, "':' needs a name");
-      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
-      if (!n->param) {
-        n->param = std::make_unique<Node>();
-        n->param_name = name;
-      } else if (n->param_name != name) {
-        bad_pattern(pattern, "conflicting parameter names at the same position");
+  // Two passes: the first only checks (syntax, and capture names against the nodes that
+  // exist), the second builds. A refused pattern so leaves the trie as it was.
+  auto walk_pattern = [&](bool build) -> Node* {
+    Node* n = root_.get();  // nullptr once the check pass leaves the existing nodes
+    std::string_view rest = pattern.substr(1);
+    std::size_t captures = 0;
+    for (;;) {
+      std::size_t slash = rest.find('/');
+      std::string_view seg = rest.substr(0, slash);
+      if (!seg.empty() && (seg[0] == ':' || seg[0] == '*')) {
+        const bool is_param = seg[0] == ':';
+        std::string_view name = seg.substr(1);
+        if (is_param && name.empty()) bad_pattern(pattern, "':' needs a name");
+        if (!is_param && slash != std::string_view::npos)
+          bad_pattern(pattern, "'*' must be the last segment");
+        if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
+        if (n) {
+          std::unique_ptr<Node>& child = is_param ? n->param : n->rest;
+          std::string& child_name = is_param ? n->param_name : n->rest_name;
+          if (child && child_name != name)
+            bad_pattern(pattern, is_param ? "conflicting parameter names at the same position"
+                                          : "conflicting '*' names at the same position");
+          if (!child && build) {
+            child = std::make_unique<Node>();
+            child_name = name;
+          }
+          n = child.get();
+        }
+      } else if (n) {
+        Node* next = nullptr;
+        for (auto& [text, child] : n->literals)
+          if (text == seg) next = child.get();
+        if (!next && build) {
+          n->literals.emplace_back(std::string(seg), std::make_unique<Node>());
+          next = n->literals.back().second.get();
+        }
+        n = next;
       }
-      n = n->param.get();
-    } else if (!seg.empty() && seg[0] == '*') {
-      if (slash != std::string_view::npos) bad_pattern(pattern, "'*' must be the last segment");
-      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
-      std::string_view name = seg.substr(1);
-      if (!n->rest) {
-        n->rest = std::make_unique<Node>();
-        n->rest_name = name;
-      } else if (n->rest_name != name) {
-        bad_pattern(pattern, "conflicting '*' names at the same position");
-      }
-      n = n->rest.get();
-    } else {
-      Node* next = nullptr;
-      for (auto& [text, child] : n->literals)
-        if (text == seg) next = child.get();
-      if (!next) {
-        n->literals.emplace_back(std::string(seg), std::make_unique<Node>());
-        next = n->literals.back().second.get();
-      }
-      n = next;
+      if (slash == std::string_view::npos) break;
+      rest = rest.substr(slash + 1);
     }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
+    return n;
+  };
+  walk_pattern(false);
+  Node* n = walk_pattern(true);
   if (method == "*") {
     if (n->any) bad_pattern(pattern, "duplicate route for any method");
     n->any = std::make_unique<Handler>(std::move(handler));

@@ -163,6 +163,19 @@ TEST(Router, BadPatternsThrow) {
   EXPECT_THROW(r.get("/:a/:b/:c/:d/:e/:f/:g/:h/:i", tag("x")), std::invalid_argument);
 }
 
+// A refused pattern leaves nothing behind: its captures do not conflict with later routes.
+TEST(Router, RefusedPatternChangesNothing) {
+  http::Router r;
+  EXPECT_THROW(r.get("/a/:x/*rest/more", tag("bad")), std::invalid_argument);
+  EXPECT_THROW(r.get("/b/*tail/c", tag("bad")), std::invalid_argument);
+  EXPECT_THROW(r.get("/c/:1/:2/:3/:4/:5/:6/:7/:8/:9", tag("bad")), std::invalid_argument);
+  EXPECT_NO_THROW(r.get("/a/:y", tag("a")));
+  EXPECT_NO_THROW(r.get("/c/:z", tag("c")));
+  EXPECT_EQ(probe(r, "GET", "/a/1").req.param("y"), "1");
+  EXPECT_EQ(probe(r, "GET", "/c/2").which, "c");
+  EXPECT_EQ(probe(r, "GET", "/b/x").m.status, http::Status::not_found);
+}
+
 TEST(Router, AsyncHandlersAreMarked) {
   http::Router r;
   r.get("/s", [](http::Request&) { return http::Response(); });
