@@ -209,11 +209,12 @@ struct Scan {
   bool framing_trailer = false;    // a Content-Length or Transfer-Encoding trailer field
   bool expect_other = false;
   bool connection_not_token = false;
-  bool over_limits = false;     // past one of kio's default Limits
-  bool method_unknown = false;  // a token http_parser does not know as a method
-  bool cl_repeated = false;     // Content-Length as a list, or in several fields
-  bool cl_bad = false;          // a Content-Length element that is not 1*DIGIT, or none at all
-  bool upgrade = false;         // "Connection: upgrade" with an Upgrade field
+  bool over_limits = false;      // past one of kio's default Limits
+  bool method_unknown = false;   // a token http_parser does not know as a method
+  bool cl_repeated = false;      // Content-Length as a list, or in several fields
+  bool cl_trailing_ows = false;  // "Content-Length: 5\t"
+  bool cl_bad = false;           // a Content-Length element that is not 1*DIGIT, or none at all
+  bool upgrade = false;          // "Connection: upgrade" with an Upgrade field
   bool value_trailing_ws = false;
   bool fragment = false;  // '#' in the target
 };
@@ -412,6 +413,8 @@ inline Scan scan(std::string_view in) {
       ++cls;
       if (value.find(',') != std::string_view::npos) s.cl_repeated = true;
       if (list_elements(value).empty()) s.cl_bad = true;
+      if (!raw_value.empty() && (raw_value.back() == ' ' || raw_value.back() == '\t'))
+        s.cl_trailing_ows = true;
       for (std::string_view el : list_elements(value)) {
         // A declared length past max_body (or one too long to be a number at all).
         bool digits = !el.empty() && el.size() <= 19;
@@ -614,6 +617,10 @@ inline const std::vector<Row>& differences() {
        "the header section; kio validates and drops them, http_parser applies them (and refuses "
        "a Content-Length after chunked)",
        [](const Scan& s) { return s.framing_trailer; }},
+      {"content-length-ows", Side::kio_accepts,
+       "RFC 9112 §5: the OWS after a field value is not part of it, so \"Content-Length: 5\\t\" "
+       "is 5; http_parser refuses it",
+       [](const Scan& s) { return s.cl_trailing_ows; }},
       {"content-length-list", Side::kio_accepts,
        "RFC 9110 §8.6: a Content-Length list of identical values (or repeated identical fields) "
        "MAY be taken as that one value; http_parser refuses it",

@@ -319,6 +319,16 @@ std::vector<Deviation> deviations() {
          chunked(g);
          g.trailers = {"Content-Length: 5", "Content-Length: 5"};
        }},
+      {"content-length-ows",
+       [](Gen& g, Rng& rng) {
+         std::erase_if(g.fields, [](auto& f) {
+           return kio_diff::ieq(f.first, "content-length") ||
+                  kio_diff::ieq(f.first, "transfer-encoding");
+         });
+         g.framing = Gen::length;
+         g.body = "hello";
+         g.fields.emplace_back("Content-Length", pick(rng, {" 5\t", " 5 ", "5  "}));
+       }},
       {"trailers-dropped",
        [=](Gen& g, Rng&) {
          chunked(g);
