@@ -14,6 +14,9 @@
 // Methods are exact tokens ("GET", "BREW"); "*" accepts any method. A GET route also answers
 // HEAD. A path that matches with no route for the method gives 405 with an Allow list;
 // otherwise 404. Paths are matched as sent (no percent-decoding); the query is not part of it.
+// "OPTIONS *" (asterisk-form, about the server as a whole: RFC 9110 §9.3.7) is answered by the
+// router itself: 200, no content, Allow listing every method some route names (with HEAD when GET
+// is there, and OPTIONS); "*" routes add none, since they accept any method.
 // Errors: route() throws std::invalid_argument for a malformed pattern, more than
 // PathParams::capacity captures, or a duplicate method + pattern.
 // Threading: build the router before starting the server; after that it is only read (from
@@ -58,7 +61,7 @@ class Router {
     /// ok: `handler` is set. not_found / method_not_allowed: answer that status.
     Status status = Status::not_found;
     const Handler* handler = nullptr;
-    /// For 405: the methods the path accepts, "GET, HEAD, POST".
+    /// For 405: the methods the path accepts, "GET, HEAD, POST" (for "OPTIONS *": the server's).
     std::string_view allow;
   };
   /// Finds the handler for `req` (method_name and path) and stores the captures in req.params.
