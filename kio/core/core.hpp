@@ -14,6 +14,7 @@
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
+//                      Every kio error_code is generic-category errno.       (error.hpp)
 //
 // Example
 // -------

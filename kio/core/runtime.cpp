@@ -32,7 +32,7 @@ std::vector<int> affinity_cpus() {
 Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
   const std::vector<int> allowed = affinity_cpus();
   if (allowed.empty())
-    throw SetupError(std::error_code(errno, std::system_category()),
+    throw SetupError(std::error_code(errno, std::generic_category()),
                      "kio: sched_getaffinity failed; cannot tell which CPUs this process may use");
   unsigned n = opts_.workers ? opts_.workers : static_cast<unsigned>(allowed.size());
   if (n > allowed.size() && !opts_.oversubscribe)
@@ -109,14 +109,14 @@ void Runtime::setup_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   if (int e = pthread_sigmask(SIG_BLOCK, &set, &old_sigmask_); e != 0)
-    throw SetupError(std::error_code(e, std::system_category()),
+    throw SetupError(std::error_code(e, std::generic_category()),
                      "kio: blocking SIGINT/SIGTERM failed; set stop_on_signals = false");
   signals_blocked_ = true;
   signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
   if (signal_fd_ < 0) {
     const int e = errno;
     throw SetupError(
-        std::error_code(e, std::system_category()),
+        std::error_code(e, std::generic_category()),
         fmt::format("kio: signalfd failed: {}; set stop_on_signals = false", std::strerror(e)));
   }
 }
@@ -132,7 +132,7 @@ void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_pt
       CPU_ZERO(&set);
       CPU_SET(cpus_[i], &set);
       if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0)
-        throw SetupError(std::error_code(e, std::system_category()),
+        throw SetupError(std::error_code(e, std::generic_category()),
                          fmt::format("kio: pinning worker {} to CPU {} failed: {}; set "
                                      "RuntimeOptions::pin = false to run unpinned",
                                      i, cpus_[i], std::strerror(e)));

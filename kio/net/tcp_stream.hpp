@@ -35,8 +35,8 @@
 // is released when the kernel's final CQE arrives.
 // Destroy a stream on its core and before its runtime stops (the runtime destroys frames, with
 // the streams in them, at teardown).
-// Errors: std::error_code (system category): connection_reset, broken_pipe, connection_refused,
-// timed_out, operation_canceled, ...; never exceptions.
+// Errors: std::error_code (generic category, see core/error.hpp): connection_reset,
+// broken_pipe, connection_refused, timed_out, operation_canceled, ...; never exceptions.
 #pragma once
 
 #include <sys/socket.h>

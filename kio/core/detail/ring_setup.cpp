@@ -93,7 +93,7 @@ void create_ring(io_uring& ring, const RuntimeOptions& o, unsigned worker, int c
   }
   const int r = io_uring_queue_init_params(o.queue_depth, &ring, &p);
   if (r < 0)
-    throw SetupError(std::error_code(-r, std::system_category()),
+    throw SetupError(errno_code(r),
                      ring_setup_message(-r, o, worker));
   if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
     io_uring_queue_exit(&ring);

@@ -9,7 +9,7 @@
 namespace kio::net::detail {
 
 std::error_code last_error() noexcept {
-  return {errno, std::system_category()};
+  return kio::errno_code(-errno);
 }
 
 Result<int> open_socket(int family, int type) noexcept {
