@@ -13,6 +13,9 @@
 // Methods are exact tokens ("GET", "BREW"); "*" accepts any method. A GET route also answers
 // HEAD. A path that matches with no route for the method gives 405 with an Allow list;
 // otherwise 404. Paths are matched as sent (no percent-decoding); the query is not part of it.
+// Handlers: `Response(Request&)` or `Task<Response>(Request&)` (see handler.hpp); any other
+// signature fails to compile at the route() / get() call with a static_assert saying what the
+// signature must be.
 // Errors: route() throws std::invalid_argument for a malformed pattern, more than
 // PathParams::capacity captures, or a duplicate method + pattern.
 // Threading: build the router before starting the server; after that it is only read (from

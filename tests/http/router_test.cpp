@@ -1,5 +1,6 @@
 // Description: Router — literal/`:param`/`*rest` matching with backtracking, 404 vs 405 with
-// Allow, any-method routes and unknown methods, HEAD falling back to GET, pattern errors.
+// Allow, any-method routes and unknown methods, HEAD falling back to GET, pattern errors, the
+// RequestHandler concept (wrong signatures: handler_signature_check.sh).
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -10,6 +11,20 @@
 namespace http = kio::http;
 
 namespace {
+
+// What RequestHandler accepts and rejects (the compile errors themselves are checked by
+// handler_signature_check.sh).
+auto sync_ok = [](http::Request&) { return http::Response(); };
+auto const_ok = [](const http::Request&) { return http::Response(); };
+auto async_ok = [](http::Request&) -> kio::Task<http::Response> { co_return http::Response(); };
+auto returns_string = [](http::Request&) { return std::string(); };
+auto no_request = [] { return http::Response(); };
+static_assert(http::RequestHandler<decltype(sync_ok)>);
+static_assert(http::RequestHandler<decltype(const_ok)>);
+static_assert(http::RequestHandler<decltype(async_ok)>);
+static_assert(http::RequestHandler<http::Response (*)(http::Request&)>);
+static_assert(!http::RequestHandler<decltype(returns_string)>);
+static_assert(!http::RequestHandler<decltype(no_request)>);
 
 http::Handler tag(std::string name) {
   return [name](http::Request&) { return http::Response::text(name); };
