@@ -10,6 +10,8 @@
 // * kio::Sharded<T>    one service instance per core.                        (sharded.hpp)
 // * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
 // * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
+// * kio::interval      periodic ticks without drift; burst/delay/skip for
+//                      missed ticks.                                         (interval.hpp)
 // * kio::timeout       bounds any awaitable; cancels it and waits for it.    (timeout.hpp)
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
@@ -37,6 +39,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/interval.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"
