@@ -7,7 +7,8 @@
 // * kio::spawn         runs a task detached on the current core.             (spawn.hpp)
 // * kio::spawn_on      runs a task detached on another core.                 (spawn_on.hpp)
 // * kio::submit_to     runs a function on another core, awaits its result.   (submit_to.hpp)
-// * kio::Sharded<T>    one service instance per core.                        (sharded.hpp)
+// * kio::Sharded<T>    one service instance per core; invoke_on(_all), and
+//                      map / map_reduce over every core at once.             (sharded.hpp)
 // * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
 // * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
 // * kio::interval      periodic ticks without drift; burst/delay/skip for
