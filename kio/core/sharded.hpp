@@ -155,9 +155,9 @@ class Sharded {
       std::exception_ptr error;
       std::coroutine_handle<> waiter;
     } join{core_count(), nullptr, {}};
-    auto one = [](Body& body, unsigned c, Join& j) -> Task<void> {
+    auto one = [](Body& each, unsigned c, Join& j) -> Task<void> {
       try {
-        co_await body(c);
+        co_await each(c);
       } catch (...) {
         if (!j.error) j.error = std::current_exception();
       }
