@@ -14,17 +14,18 @@ namespace {
 
 // What RequestHandler accepts and rejects (the compile errors themselves are checked by
 // handler_signature_check.sh).
-auto sync_ok = [](http::Request&) { return http::Response(); };
-auto const_ok = [](const http::Request&) { return http::Response(); };
-auto async_ok = [](http::Request&) -> kio::Task<http::Response> { co_return http::Response(); };
-auto returns_string = [](http::Request&) { return std::string(); };
-auto no_request = [] { return http::Response(); };
-static_assert(http::RequestHandler<decltype(sync_ok)>);
-static_assert(http::RequestHandler<decltype(const_ok)>);
-static_assert(http::RequestHandler<decltype(async_ok)>);
+using SyncOk = decltype([](http::Request&) { return http::Response(); });
+using ConstOk = decltype([](const http::Request&) { return http::Response(); });
+using AsyncOk =
+    decltype([](http::Request&) -> kio::Task<http::Response> { co_return http::Response(); });
+using ReturnsString = decltype([](http::Request&) { return std::string(); });
+using NoRequest = decltype([] { return http::Response(); });
+static_assert(http::RequestHandler<SyncOk>);
+static_assert(http::RequestHandler<ConstOk>);
+static_assert(http::RequestHandler<AsyncOk>);
 static_assert(http::RequestHandler<http::Response (*)(http::Request&)>);
-static_assert(!http::RequestHandler<decltype(returns_string)>);
-static_assert(!http::RequestHandler<decltype(no_request)>);
+static_assert(!http::RequestHandler<ReturnsString>);
+static_assert(!http::RequestHandler<NoRequest>);
 
 http::Handler tag(std::string name) {
   return [name](http::Request&) { return http::Response::text(name); };

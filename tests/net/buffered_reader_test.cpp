@@ -141,7 +141,8 @@ TEST(BufferedReader, ReadExactFramesAcrossBuffers) {
       CO_ASSERT(n == frames[i].size(), "frame " << i << " length " << n);
       auto body = co_await in.read_exact(n);
       CO_ASSERT(body && body->size() == n, "frame " << i);
-      CO_ASSERT(std::memcmp(body->data(), frames[i].data(), n) == 0, "frame " << i << " differs");
+      CO_ASSERT(n == 0 || std::memcmp(body->data(), frames[i].data(), n) == 0,
+                "frame " << i << " differs");
     }
     auto none = co_await in.read_exact(0);
     CO_ASSERT(none);
