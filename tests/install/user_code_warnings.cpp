@@ -140,7 +140,8 @@ kio::Task<int> program() {
     tcp->stop();
     (void)co_await tcp->serve(echo);
   }
-  auto lines = co_await kio::timeout(1ms, net::serve(net::Address::loopback_v4(0), {}, line_session));
+  auto lines =
+      co_await kio::timeout(1ms, net::serve(net::Address::loopback_v4(0), {}, line_session));
   int n = co_await sync_primitives() + co_await io_and_net();
   co_await stats.stop();
   co_return n + (served ? 1 : 0) + (lines ? 1 : 0);
