@@ -32,10 +32,10 @@
 // (from fn or reduce) after every core finished; the other cores' results are then discarded.
 #pragma once
 
+#include <concepts>
 #include <coroutine>
 #include <cstdio>
 #include <exception>
-#include <concepts>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -116,7 +116,7 @@ class Sharded {
   /// Runs fn(instance) on every core concurrently; the results in core order (element i from
   /// core i).
   template <class F>
-  requires std::invocable<F&, T&> && (!std::is_void_v<mapped_t<F>>)
+    requires std::invocable<F&, T&> && (!std::is_void_v<mapped_t<F>>)
   Task<std::vector<mapped_t<F>>> map(F fn) {
     using R = mapped_t<F>;
     std::vector<std::optional<R>> slots(instances_.size());
@@ -133,9 +133,9 @@ class Sharded {
   /// Runs map(instance) on every core concurrently and folds the results on the calling core
   /// as they arrive: acc = reduce(std::move(acc), std::move(result)), starting from init.
   template <class M, class Acc, class Reduce>
-  requires std::invocable<M&, T&> && (!std::is_void_v<mapped_t<M>>) &&
-      std::invocable<Reduce&, Acc, mapped_t<M>> &&
-      std::convertible_to<std::invoke_result_t<Reduce&, Acc, mapped_t<M>>, Acc>
+    requires std::invocable<M&, T&> &&
+             (!std::is_void_v<mapped_t<M>>) && std::invocable<Reduce&, Acc, mapped_t<M>> &&
+             std::convertible_to<std::invoke_result_t<Reduce&, Acc, mapped_t<M>>, Acc>
   Task<Acc> map_reduce(M map, Acc init, Reduce reduce) {
     Acc acc = std::move(init);
     co_await for_each_core([this, &map, &acc, &reduce](unsigned c) -> Task<void> {

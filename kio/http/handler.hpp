@@ -46,7 +46,7 @@ concept AsyncHandler = std::invocable<F&, Request&> &&
 /// `Task<Response>(Request&)` (see above).
 template <class F>
 concept RequestHandler = std::copy_constructible<std::decay_t<F>> &&
-    (SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>);
+                         (SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>);
 
 namespace detail {
 /// The static_asserts behind Handler's constructor: one per rule, so the message names the rule
@@ -75,8 +75,8 @@ class Handler {
  public:
   /// Any callable; one that is not a RequestHandler fails to compile with a message saying why.
   template <class F>
-  requires(!std::same_as<std::remove_cvref_t<F>, Handler>)
-      Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
+    requires(!std::same_as<std::remove_cvref_t<F>, Handler>)
+  Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
     static_assert(detail::check_handler<std::decay_t<F>>());
     if constexpr (RequestHandler<F>) {
       if constexpr (SyncHandler<std::decay_t<F>>)

@@ -84,8 +84,7 @@ Task<std::error_code> BufferedReader::fill() {
   co_return std::error_code{};
 }
 
-Task<Result<std::string_view>> BufferedReader::read_until(std::string_view delim,
-                                                          std::size_t max) {
+Task<Result<std::string_view>> BufferedReader::read_until(std::string_view delim, std::size_t max) {
   return until(delim, max, false);
 }
 

@@ -13,9 +13,8 @@ void routes(http::Router& r) {
   r.get("/a", [](http::Request&) { return http::Response::text("a"); });
   r.get("/b", [](const http::Request&) { return http::Response::text("b"); });
   r.get("/c", [](auto&) { return http::Response::text("c"); });
-  r.get("/d", [](http::Request&) -> kio::Task<http::Response> {
-    co_return http::Response::text("d");
-  });
+  r.get("/d",
+        [](http::Request&) -> kio::Task<http::Response> { co_return http::Response::text("d"); });
 #elif KIO_CASE == 1  // returns a string
   r.get("/", [](http::Request&) { return std::string("hi"); });
 #elif KIO_CASE == 2  // takes no request

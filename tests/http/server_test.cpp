@@ -18,10 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "foreign_listener.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/http/server.hpp"
-#include "foreign_listener.hpp"
 #include "response_reader.hpp"
 
 namespace http = kio::http;

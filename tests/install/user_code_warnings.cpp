@@ -39,8 +39,8 @@ http::Router make_router(kio::Sharded<Stats>& stats) {
   r.post("/echo", [](http::Request& q) { return http::Response().body_view(q.body); });
   r.get("/stats", [&stats](http::Request&) -> kio::Task<http::Response> {
     stats.local().hits++;
-    std::size_t total = co_await stats.map_reduce([](Stats& s) { return s.hits; }, std::size_t{0},
-                                                  std::plus<>{});
+    std::size_t total =
+        co_await stats.map_reduce([](Stats& s) { return s.hits; }, std::size_t{0}, std::plus<>{});
     std::vector<std::size_t> per_core = co_await stats.map([](Stats& s) { return s.hits; });
     co_return http::Response::text(std::to_string(total) + "/" + std::to_string(per_core.size()));
   });
@@ -87,10 +87,8 @@ kio::Task<int> sync_primitives() {
   auto got = co_await ch.recv();
   (void)co_await cross.send(1);
   auto n = co_await cross.recv();
-  auto [x, y] = co_await kio::when_all(
-      []() -> kio::Task<int> { co_return 1; }(), []() -> kio::Task<std::string> {
-        co_return "two";
-      }());
+  auto [x, y] = co_await kio::when_all([]() -> kio::Task<int> { co_return 1; }(),
+                                       []() -> kio::Task<std::string> { co_return "two"; }());
   auto first = co_await kio::when_any([]() -> kio::Task<int> { co_return 3; }(),
                                       []() -> kio::Task<int> {
                                         co_await kio::sleep_for(1s);

@@ -133,14 +133,14 @@ TEST(Sharded, MapReduceFoldsOnTheCallingCore) {
     // reduce runs on the calling core, once per core.
     unsigned reduced = 0;
     const unsigned caller = kio::this_core();
-    std::vector<unsigned> cores = co_await s.map_reduce(
-        [](Counter& c) { return c.home; }, std::vector<unsigned>{},
-        [&](std::vector<unsigned> acc, unsigned home) {
-          EXPECT_EQ(kio::this_core(), caller);
-          ++reduced;
-          acc.push_back(home);
-          return acc;
-        });
+    std::vector<unsigned> cores =
+        co_await s.map_reduce([](Counter& c) { return c.home; }, std::vector<unsigned>{},
+                              [&](std::vector<unsigned> acc, unsigned home) {
+                                EXPECT_EQ(kio::this_core(), caller);
+                                ++reduced;
+                                acc.push_back(home);
+                                return acc;
+                              });
     EXPECT_EQ(reduced, 2u);
     std::sort(cores.begin(), cores.end());
     EXPECT_EQ(cores, (std::vector<unsigned>{0, 1}));

@@ -235,7 +235,7 @@ TEST(BufferedReader, CancelledReadLosesNoBytes) {
     EXPECT_EQ(in.buffered(), "par");
     // A partial record spread over several buffers when the cancellation comes.
     std::string long_part(150, 'q');
-    CO_ASSERT(co_await c.send_all(std::string_view("tial\n") ));
+    CO_ASSERT(co_await c.send_all(std::string_view("tial\n")));
     auto r2 = co_await in.read_line();
     CO_ASSERT(r2, r2.error().message());
     EXPECT_EQ(*r2, "partial");

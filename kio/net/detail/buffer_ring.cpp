@@ -40,8 +40,7 @@ Result<void> BufferRing::init(io_uring& ring, const RecvBufferOptions& opts, std
   reg.ring_addr = reinterpret_cast<std::uintptr_t>(br_);
   reg.ring_entries = n;
   reg.bgid = group;
-  if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0)
-    return kio::errno_code(e);
+  if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0) return kio::errno_code(e);
   ring_ = &ring;
   registered_ = true;
   group_ = group;
