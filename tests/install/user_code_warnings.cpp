@@ -130,9 +130,11 @@ kio::Task<int> program() {
   kio::Sharded<Stats> stats;
   co_await stats.start();
   co_await stats.invoke_on_all([](Stats& s) { s.hits = 0; });
-  http::Server server(make_router(stats), {.port = 0});
+  http::Server server(make_router(stats), {.address = net::Address::loopback_v4(0)});
+  auto bound = co_await server.bind();
   server.stop();
   auto served = co_await server.run();
+  (void)bound;
   auto tcp = net::TcpServer::bind(net::Address::loopback_v4(0));
   if (tcp) {
     tcp->stop();
