@@ -29,9 +29,11 @@ check() {  # description, condition...
   shift
   if "$@"; then echo "ok $what"; else echo "FAIL $what"; fail=1; fi
 }
-has() { targets "$1" | grep -q -- "$2"; }
-lacks() { ! has "$@"; }
-dep_lacks() { ! deps "$1" | grep -qw -- "$2"; }
+# (The listings are captured first: grep -q in a pipe would stop reading early, and with
+# pipefail the writer's broken pipe would count as a failure.)
+has() { local t; t=$(targets "$1") && grep -q -- "$2" <<<"$t"; }
+lacks() { local t; t=$(targets "$1") && ! grep -q -- "$2" <<<"$t"; }
+dep_lacks() { local d; d=$(deps "$1") && ! grep -qw -- "$2" <<<"$d"; }
 
 if configure no_tests -Dtests=false; then
   check "-Dtests=false builds no test" lacks no_tests /tests/

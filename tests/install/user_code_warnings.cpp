@@ -4,6 +4,9 @@
 // It is only compiled, never run.
 #include <kio/kio.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
+
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -44,6 +47,7 @@ http::Router make_router(kio::Sharded<Stats>& stats) {
     std::vector<std::size_t> per_core = co_await stats.map([](Stats& s) { return s.hits; });
     co_return http::Response::text(std::to_string(total) + "/" + std::to_string(per_core.size()));
   });
+  r.static_dir("/assets", "/srv/www");
   r.get("/slow", [](http::Request&) -> kio::Task<http::Response> {
     auto t = co_await kio::timeout(10ms, kio::sleep_for(1s));
     if (!t) co_return http::Response(http::Status::gateway_timeout);
@@ -102,6 +106,21 @@ kio::Task<int> sync_primitives() {
       static_cast<int>(first.index) + first.value;
 }
 
+kio::Task<int> shutdown_on_signal(http::Server& server) {
+  kio::Result<int> sig = co_await kio::timeout(1ms, kio::signal(SIGINT, SIGTERM));
+  server.stop();
+  co_return sig ? *sig : 0;
+}
+
+kio::Task<std::size_t> files() {
+  auto f = co_await kio::fs::File::open("/etc/hostname", O_RDONLY);
+  if (!f) co_return 0;
+  std::array<std::byte, 256> buf{};
+  auto n = co_await f->read_exact_at(buf, 0);
+  co_await f->close();
+  co_return n ? *n : 0;
+}
+
 kio::Task<void> periodic() {
   auto every = kio::interval(100ms, kio::MissedTick::skip);
   for (int i = 0; i < 3; ++i)
@@ -132,7 +151,7 @@ kio::Task<int> program() {
   co_await stats.invoke_on_all([](Stats& s) { s.hits = 0; });
   http::Server server(make_router(stats), {.address = net::Address::loopback_v4(0)});
   auto bound = co_await server.bind();
-  server.stop();
+  int sig = co_await shutdown_on_signal(server);
   auto served = co_await server.run();
   (void)bound;
   auto tcp = net::TcpServer::bind(net::Address::loopback_v4(0));
@@ -142,9 +161,10 @@ kio::Task<int> program() {
   }
   auto lines =
       co_await kio::timeout(1ms, net::serve(net::Address::loopback_v4(0), {}, line_session));
-  int n = co_await sync_primitives() + co_await io_and_net();
+  int n = co_await sync_primitives() + co_await io_and_net() +
+          static_cast<int>(co_await files());
   co_await stats.stop();
-  co_return n + (served ? 1 : 0) + (lines ? 1 : 0);
+  co_return n + sig + (served ? 1 : 0) + (lines ? 1 : 0);
 }
 
 }  // namespace
