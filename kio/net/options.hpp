@@ -2,6 +2,8 @@
 // buffers. Plain values; every field has a sensible default.
 //
 //   auto l = kio::net::TcpListener::bind(addr, {.backlog = 1024, .nodelay = false});
+//   auto s = kio::net::TcpServer::bind(addr);     // address_in_use if another server has the port
+//   auto t = kio::net::TcpServer::bind(addr, {.share_port = true});  // share it on purpose
 #pragma once
 
 #include <chrono>
