@@ -7,12 +7,37 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace kio::http::detail {
 
 template <std::size_t N>
 requires(N > 0) class SmallString {
  public:
+  SmallString() noexcept {}  // inline_ stays uninitialised: only its first size_ bytes are read
+  // Copies and moves take only the bytes in use (the implicit ones copied all N, uninitialised
+  // ones included, which g++ -O2 reports as -Wmaybe-uninitialized in users' code).
+  SmallString(const SmallString& o) : size_(o.size_), on_heap_(o.on_heap_), heap_(o.heap_) {
+    if (!on_heap_ && size_ != 0) std::memcpy(inline_, o.inline_, size_);
+  }
+  SmallString(SmallString&& o) noexcept
+      : size_(o.size_), on_heap_(o.on_heap_), heap_(std::move(o.heap_)) {
+    if (!on_heap_ && size_ != 0) std::memcpy(inline_, o.inline_, size_);
+  }
+  SmallString& operator=(const SmallString& o) {
+    if (this != &o) *this = SmallString(o);
+    return *this;
+  }
+  SmallString& operator=(SmallString&& o) noexcept {
+    if (this == &o) return *this;
+    size_ = o.size_;
+    on_heap_ = o.on_heap_;
+    heap_ = std::move(o.heap_);
+    if (!on_heap_ && size_ != 0) std::memcpy(inline_, o.inline_, size_);
+    return *this;
+  }
+  ~SmallString() = default;
+
   void append(std::string_view s) {
     if (!on_heap_) {
       if (size_ + s.size() <= N) {
