@@ -14,6 +14,7 @@
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
+// * kio::log_warn, ... leveled log lines naming the core; KIO_LOG=debug.    (log.hpp)
 //
 // Example
 // -------
@@ -36,6 +37,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+
+#include "kio/core/log_level.hpp"
 
 namespace kio {
 
@@ -48,6 +51,9 @@ struct RuntimeOptions {
   /// the process at once with status 128 + signal. Construct the Runtime before starting other
   /// threads, which would otherwise still receive the signals.
   bool stop_on_signals = false;
+  /// The logger's level (kio/core/log.hpp), applied when the Runtime is constructed; it is one
+  /// per process. Unset: the KIO_LOG environment variable, or `info`.
+  std::optional<LogLevel> log_level = std::nullopt;
 };
 
 }  // namespace kio

@@ -20,13 +20,13 @@
 #pragma once
 
 #include <coroutine>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/submit_to.hpp"
 #include "kio/core/task.hpp"
@@ -43,7 +43,7 @@ class Sharded {
   ~Sharded() {
     for (auto& p : instances_)
       if (p) {
-        std::fputs("kio::Sharded destroyed without stop(); call co_await stop() first\n", stderr);
+        log_error("kio::Sharded destroyed without stop(); call co_await stop() first");
         std::terminate();
       }
   }

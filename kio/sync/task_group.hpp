@@ -42,7 +42,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/task.hpp"
 #include "kio/core/with_cancel.hpp"
 
@@ -111,7 +111,8 @@ inline bool frames_being_torn_down() noexcept {
 }
 
 [[noreturn]] inline void task_group_misuse(std::size_t running) noexcept {
-  log("kio::TaskGroup destroyed with {} running child task(s); co_await join() before leaving "
+  log_error(
+      "kio::TaskGroup destroyed with {} running child task(s); co_await join() before leaving "
       "its scope (kio::task_scope does it for you). Terminating.",
       running);
   std::terminate();
