@@ -16,7 +16,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/spawn_on.hpp"
@@ -115,7 +115,7 @@ Task<void> serve_core(std::shared_ptr<ServerShared> sh, unsigned c, unsigned hom
       Result<net::TcpStream> s = co_await with_cancel(stop.token(), cs.listener.accept());
       if (!s) {
         if (s.error() != std::errc::operation_canceled)
-          kio::detail::log("http server: accepting stopped: {}", s.error().message());
+          kio::log_error("http server: accepting stopped: {}", s.error().message());
         break;
       }
       kio::spawn(serve_connection(std::move(*s), &sh->router, &sh->options, &cs.registry));

@@ -1,5 +1,5 @@
 // Description: the leveled logger — levels, line format, the core id, KIO_LOG parsing, the
-// and that a disabled level formats and allocates nothing.
+// RuntimeOptions level, and that a disabled level formats and allocates nothing.
 #include "kio/core/log.hpp"
 
 #include <fmt/format.h>
@@ -199,6 +199,23 @@ TEST_F(Log, LevelComesFromKioLogOnFirstUse) {
   kio::log_warn("shown");
   EXPECT_EQ(lines().back(), "kio[no core] warn: shown");
   EXPECT_EQ(kio::log_level(), kio::LogLevel::warn);
+}
+
+TEST_F(Log, RuntimeOptionsSetTheLevel) {
+  reread_env("error");
+  {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 1, .log_level = kio::LogLevel::debug});
+    EXPECT_EQ(kio::log_level(), kio::LogLevel::debug);
+    rt.block_on([]() -> kio::Task<void> {
+      kio::log_debug("debug on core {}", kio::this_core());
+      co_return;
+    }());
+  }
+  EXPECT_EQ(lines(), (std::vector<std::string>{"kio[core 0] debug: debug on core 0"}));
+  {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 1});  // unset: leaves the level alone
+    EXPECT_EQ(kio::log_level(), kio::LogLevel::debug);
+  }
 }
 
 TEST_F(Log, DisabledLevelFormatsAndAllocatesNothing) {

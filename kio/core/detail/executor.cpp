@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/detail/ring_setup.hpp"
 #include "kio/core/error.hpp"
 #include "kio/core/runtime.hpp"
@@ -18,7 +18,7 @@ namespace kio::detail {
 Executor& this_executor(const char* what) {
   if (Executor* e = tls_executor) [[likely]]
     return *e;
-  log("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime", what);
+  log_error("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime", what);
   std::abort();
 }
 
@@ -68,7 +68,7 @@ void Executor::submit_pending() {
       reap();
       continue;
     }
-    log("io_uring_submit failed: {}; this is a kio bug or a broken ring", std::strerror(-r));
+    log_error("io_uring_submit failed: {}; this is a kio bug or a broken ring", std::strerror(-r));
     std::abort();
   }
 }
@@ -88,7 +88,7 @@ void Executor::cancel_and_wait(Completion* c, const bool& in_flight) noexcept {
     io_uring_cqe* cqe = nullptr;
     const int r = io_uring_wait_cqe(&ring_, &cqe);
     if (r < 0 && r != -EINTR && r != -ETIME) {
-      log("io_uring_wait_cqe failed while cancelling: {}", std::strerror(-r));
+      log_error("io_uring_wait_cqe failed while cancelling: {}", std::strerror(-r));
       std::abort();
     }
     reap();
@@ -195,10 +195,10 @@ void Executor::on_signal(Completion* c, int res, unsigned) noexcept {
   if (res == static_cast<int>(sizeof w->info)) {
     const int sig = static_cast<int>(w->info.ssi_signo);
     if (++w->seen == 1) {
-      log("received {}; stopping gracefully (send it again to exit at once)", sigabbrev_np(sig));
+      log_info("received {}; stopping gracefully (send it again to exit at once)", sigabbrev_np(sig));
       self->rt_.request_stop();
     } else {
-      log("received {} again; exiting now", sigabbrev_np(sig));
+      log_warn("received {} again; exiting now", sigabbrev_np(sig));
       std::_Exit(128 + sig);
     }
   }
@@ -283,7 +283,7 @@ void Executor::wait_for_events(Clock::time_point now) {
   }
   sleeping_.store(false, std::memory_order_relaxed);
   if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-    log("io_uring wait failed: {}", std::strerror(-r));
+    log_error("io_uring wait failed: {}", std::strerror(-r));
     std::abort();
   }
 }
@@ -330,8 +330,8 @@ void Executor::run() {
 
 void Executor::teardown() noexcept {
   if (root_count_ > 0)
-    log("stopping with {} task(s) still running after the {} ms grace period; destroying them",
-        root_count_, opts_.shutdown_grace.count());
+    log_warn("stopping with {} task(s) still running after the {} ms grace period; destroying them",
+             root_count_, opts_.shutdown_grace.count());
   phase_ = Phase::tearing_down;
   quiesce();
   discard_mail();
