@@ -54,6 +54,8 @@ class Sharded {
     instances_.resize(core_count());
     std::exception_ptr failed;
     try {
+      // The closure lives in for_each_core's frame until every call it made has finished.
+      // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
       co_await for_each_core([&](unsigned c) -> Task<void> {
         co_await submit_to(c, [&, c] { instances_[c] = std::make_unique<T>(args...); });
       });
@@ -68,6 +70,8 @@ class Sharded {
 
   /// Destroys every instance on its own core.
   Task<void> stop() {
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this](unsigned c) -> Task<void> {
       co_await submit_to(c, [this, c] { instances_[c].reset(); });
     });
@@ -88,6 +92,8 @@ class Sharded {
   /// exception after every core finished.
   template <class F>
   requires std::invocable<F&, T&> Task<void> invoke_on_all(F fn) {
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this, &fn](unsigned c) -> Task<void> {
       co_await submit_to(c, [this, c, &fn] { return fn(*instances_[c]); });
     });

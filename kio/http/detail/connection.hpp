@@ -85,7 +85,7 @@ inline constexpr std::size_t inline_body_limit = 2048;
 /// iovecs per sendmsg (IOV_MAX).
 inline constexpr std::size_t max_iov = 1024;
 /// A carry buffer that grew past this is released when it empties.
-inline constexpr std::size_t carry_keep_capacity = 64 * 1024;
+inline constexpr std::size_t carry_keep_capacity = std::size_t{64} * 1024;
 
 template <class Stream>
 requires HttpStream<Stream>
