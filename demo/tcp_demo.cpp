@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
     router.get("/*path", hello);
   }
   http::ServerOptions options;
-  options.port = static_cast<std::uint16_t>(port);
+  options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   http::Server server(std::move(router), options);
 
   kio::RuntimeOptions ro;

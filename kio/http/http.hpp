@@ -17,7 +17,7 @@
 //   int main() {
 //     kio::http::Router router;
 //     router.get("/", [](kio::http::Request&) { return kio::http::Response::text("hi"); });
-//     kio::http::Server server(std::move(router), {.port = 8080});
+//     kio::http::Server server(std::move(router), {.address = kio::net::Address::any_v4(8080)});
 //     kio::Runtime rt({.stop_on_signals = true});
 //     return rt.block_on(server.run()) ? 0 : 1;
 //   }

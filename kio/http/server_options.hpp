@@ -1,7 +1,9 @@
 // kio::http::ServerOptions — where a Server listens, its parser limits and its timeouts.
 //
-//   kio::http::ServerOptions opts{.port = 8080};
+//   kio::http::ServerOptions opts{.address = kio::net::Address::loopback_v4(8080)};
 //   opts.idle_timeout = std::chrono::seconds(5);
+//   auto a = kio::net::Address::parse("[::]:8443");  // from text: check the Result
+//   if (a) opts.address = *a;
 //
 // Threading: a plain value, copied into the server.
 #pragma once
@@ -11,14 +13,13 @@
 #include <string>
 
 #include "kio/http/limits.hpp"
+#include "kio/net/address.hpp"
 
 namespace kio::http {
 
 struct ServerOptions {
-  /// Address to bind ("0.0.0.0", "127.0.0.1", "::").
-  std::string address = "0.0.0.0";
-  /// Port to bind; 0 picks a free port (see Server::port()).
-  std::uint16_t port = 8080;
+  /// Where to listen; port 0 picks a free port (see Server::bind() and Server::port()).
+  net::Address address = net::Address::any_v4(8080);
   /// Pending connections per core's listener.
   int backlog = 4096;
   /// Parser limits (413/414/431 thresholds).
@@ -28,6 +29,9 @@ struct ServerOptions {
   std::chrono::milliseconds header_timeout{10'000};
   /// Between two reads of a request body. On expiry: 408 and close.
   std::chrono::milliseconds body_timeout{30'000};
+  /// From the first byte of a request until it is complete, body included, however steadily
+  /// the client trickles it (a slow-body guard). On expiry: 408 and close.
+  std::chrono::milliseconds request_timeout{120'000};
   /// A kept-alive connection with no request in progress is closed after this long.
   std::chrono::milliseconds idle_timeout{60'000};
   /// Sending one batch of responses may take this long (a client that stops reading).
@@ -35,6 +39,10 @@ struct ServerOptions {
   /// After an error response the server stops sending, reads and discards what the client still
   /// sends for up to this long, then closes (so the response is not lost to a TCP reset).
   std::chrono::milliseconds linger_timeout{1'000};
+  /// How long a stop lets busy connections finish their requests before closing them. Under a
+  /// runtime stop the runtime's shutdown_grace also bounds it (the server closes what is left
+  /// shortly before the grace period ends).
+  std::chrono::milliseconds drain_timeout{10'000};
 };
 
 }  // namespace kio::http

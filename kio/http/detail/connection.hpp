@@ -18,8 +18,9 @@
 //   s.shutdown_write()               -> Result<void> (FIN after the last response)
 //   co_await s.close()               -> anything
 // Timeouts: the header section must be complete within header_timeout of its first byte
-// (slowloris), each body read within body_timeout, an idle keep-alive connection lives
-// idle_timeout, a send may take send_timeout. A request cut short by a timeout gets 408.
+// (slowloris), each body read within body_timeout and the whole request within request_timeout
+// of its first byte (slow bodies), an idle keep-alive connection lives idle_timeout, a send may
+// take send_timeout. A request cut short by a timeout gets 408.
 // Waits carry no per-wait timer or coroutine frame: serve() runs under the connection's own
 // CancelSource, and one lazily re-armed WaitTimer cancels it when a wait's deadline passes.
 // Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
@@ -144,6 +145,7 @@ class Connection {
   std::vector<iovec> iov_;
   std::string_view date_;
   Clock::time_point head_deadline_{};
+  Clock::time_point request_deadline_{};
   bool continue_sent_ = false;
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
@@ -191,9 +193,9 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
     } else if (parser_.head_complete()) {
-      timer_.arm(now + opts_.body_timeout, *waits_);
+      timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
     } else {
-      timer_.arm(head_deadline_, *waits_);
+      timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
     }
     Result<Buffer> got = co_await stream_.recv();
     timer_.disarm();
@@ -286,9 +288,12 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (!sent) co_return Ending::close;
     }
     if (close) co_return Ending::linger;
-    // A request left unfinished by this batch started with it: its header clock starts now.
-    if (off < data.size() && (idle || off > 0))
-      head_deadline_ = Clock::now() + opts_.header_timeout;
+    // A request left unfinished by this batch started with it: its clocks start now.
+    if (off < data.size() && (idle || off > 0)) {
+      const Clock::time_point first_byte = Clock::now();
+      head_deadline_ = first_byte + opts_.header_timeout;
+      request_deadline_ = first_byte + opts_.request_timeout;
+    }
     keep_leftover(data, off);
   }
 }
