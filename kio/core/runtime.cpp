@@ -72,6 +72,8 @@ Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
     executors_[me]->connect(peers, std::move(out), std::move(in), &shutdown_sync_);
   }
   shutdown_sync_.participants = n;
+  static std::atomic<std::uint32_t> runtimes{0};
+  shutdown_sync_.runtime_tag = runtimes.fetch_add(1, std::memory_order_relaxed) + 1;
 
   // Start the workers; each creates its ring on its own thread and reports back. They enter
   // their loops only once every ring exists.

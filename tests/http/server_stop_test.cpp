@@ -87,7 +87,9 @@ TEST(ServerStop, SigintUnderLoadThenPerCoreStateTornDown) {
           if (rs.size() < 2) break;
         }
       });
-    std::this_thread::sleep_for(20ms);  // under load
+    // Under load: requests are being answered (however busy the machine is).
+    for (int i = 0; i < 5000 && check.answered.load() < 20; ++i)
+      std::this_thread::sleep_for(1ms);
     testing::internal::CaptureStderr();
     ::kill(::getpid(), SIGINT);
     serving.join();

@@ -52,6 +52,21 @@ void Executor::init() {
 
 // ---- submission ---------------------------------------------------------------------------
 
+// The ring can no longer be trusted. -EBADR means the kernel dropped completions (a CQ overflow
+// it had no memory to hold, despite FEAT_NODROP): some operation will never complete, and kio
+// cannot tell which, so it can neither resume its waiter nor know when its buffer is free again.
+// Going on would hang tasks and risk use-after-free at teardown; stopping is the honest answer.
+[[noreturn]] void Executor::ring_failure(const char* what, int r) noexcept {
+  if (r == -EBADR)
+    log_error("{}: the kernel dropped completions (CQ overflow under memory pressure); kio cannot tell "
+        "which operations finished, so it stops here. Lower the number of operations in flight "
+        "per core or raise RuntimeOptions::queue_depth (the CQ is 4x it).",
+        what);
+  else
+    log_error("{} failed: {}; this is a kio bug or a broken ring", what, std::strerror(-r));
+  std::abort();
+}
+
 io_uring_sqe* Executor::get_sqe_slow() {
   for (;;) {
     submit_pending();
@@ -71,8 +86,7 @@ void Executor::submit_pending() {
       reap();
       continue;
     }
-    log_error("io_uring_submit failed: {}; this is a kio bug or a broken ring", std::strerror(-r));
-    std::abort();
+    ring_failure("io_uring_submit", r);
   }
 }
 
@@ -90,10 +104,7 @@ void Executor::cancel_and_wait(Completion* c, const bool& in_flight) noexcept {
     submit_pending();
     io_uring_cqe* cqe = nullptr;
     const int r = io_uring_wait_cqe(&ring_, &cqe);
-    if (r < 0 && r != -EINTR && r != -ETIME) {
-      log_error("io_uring_wait_cqe failed while cancelling: {}", std::strerror(-r));
-      std::abort();
-    }
+    if (r < 0 && r != -EINTR && r != -ETIME) ring_failure("io_uring_wait_cqe", r);
     reap();
   }
 }
@@ -274,14 +285,14 @@ void Executor::wait_for_events(Clock::time_point now) {
     r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
   sleeping_.store(false, std::memory_order_relaxed);
-  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-    log_error("io_uring wait failed: {}", std::strerror(-r));
-    std::abort();
-  }
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+    ring_failure("io_uring wait", r);
 }
 
 void Executor::run() {
   tls_executor = this;
+  tls_frame_pool.attach(*this, index_, sync_ ? sync_->runtime_tag : 0,
+                        static_cast<unsigned>(peers_.size()));
   arm_wake_read();
   for (;;) {
     drain_injected(false);
@@ -323,6 +334,7 @@ void Executor::teardown() noexcept {
     log_warn("stopping with {} task(s) still running after the {} ms grace period; destroying them",
              root_count_, opts_.shutdown_grace.count());
   phase_ = Phase::tearing_down;
+  tls_frame_pool.detach();  // last batches of frames go home; later frees stay here
   quiesce();
   discard_mail();
   // 1. No kernel operation may still point into a frame: cancel them all and wait for every CQE.

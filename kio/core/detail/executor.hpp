@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/detail/frame_pool.hpp"
 #include "kio/core/detail/mailbox.hpp"
 #include "kio/core/detail/ready_queue.hpp"
 #include "kio/core/detail/timer_heap.hpp"
@@ -91,6 +92,7 @@ struct ShutdownSync {
   std::atomic<unsigned> quiesced{0};
   std::atomic<unsigned> discarded{0};
   unsigned participants = 0;
+  std::uint32_t runtime_tag = 0;  // distinguishes runtimes in frame headers (frame_pool.hpp)
 };
 
 /// user_data of the CQE a MSG_RING wake-up posts into a sleeping destination's ring.
@@ -187,6 +189,7 @@ class Executor {
   enum class Phase { running, draining, tearing_down };
 
   io_uring_sqe* get_sqe_slow();
+  [[noreturn]] void ring_failure(const char* what, int r) noexcept;
   void submit_pending();
   std::size_t reap();
   void run_ready(std::size_t limit);

@@ -42,6 +42,7 @@ bool Executor::send(unsigned dst, Message* m) {
 }
 
 void Executor::flush_mail() {
+  tls_frame_pool.flush_home();  // frames freed here that belong to other cores
   if (overflowing_) {
     for (unsigned d = 0; d < outbox_.size(); ++d) {
       Outbox& o = outbox_[d];
