@@ -88,7 +88,9 @@ void set_log_level(LogLevel level) noexcept {
   detail::log_level_now.store(static_cast<int>(level), std::memory_order_relaxed);
 }
 
-void set_log_sink(LogSink sink) noexcept { g_sink.store(sink, std::memory_order_release); }
+void set_log_sink(LogSink sink) noexcept {
+  g_sink.store(sink, std::memory_order_release);
+}
 
 std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
   auto is = [text](std::string_view name) {
@@ -100,8 +102,8 @@ std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
     }
     return true;
   };
-  for (LogLevel l : {LogLevel::off, LogLevel::error, LogLevel::warn, LogLevel::info,
-                     LogLevel::debug})
+  for (LogLevel l :
+       {LogLevel::off, LogLevel::error, LogLevel::warn, LogLevel::info, LogLevel::debug})
     if (is(to_string(l))) return l;
   return std::nullopt;
 }

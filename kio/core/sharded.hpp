@@ -50,7 +50,8 @@ class Sharded {
 
   /// Constructs T(args...) on every core. Arguments are copied to each core.
   template <class... Args>
-  requires std::constructible_from<T, Args&...> Task<void> start(Args... args) {
+    requires std::constructible_from<T, Args&...>
+  Task<void> start(Args... args) {
     instances_.resize(core_count());
     std::exception_ptr failed;
     try {
@@ -82,7 +83,7 @@ class Sharded {
 
   /// Runs fn(instance) on `core`, returning its result (or the result of the Task it returns).
   template <class F>
-  requires std::invocable<F&, T&>
+    requires std::invocable<F&, T&>
   auto invoke_on(unsigned core, F fn) {
     return submit_to(core,
                      [this, core, fn = std::move(fn)]() mutable { return fn(*instances_[core]); });
@@ -91,7 +92,8 @@ class Sharded {
   /// Runs fn(instance) on every core concurrently and waits for all; rethrows the first
   /// exception after every core finished.
   template <class F>
-  requires std::invocable<F&, T&> Task<void> invoke_on_all(F fn) {
+    requires std::invocable<F&, T&>
+  Task<void> invoke_on_all(F fn) {
     // The closure lives in for_each_core's frame until every call it made has finished.
     // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this, &fn](unsigned c) -> Task<void> {

@@ -34,13 +34,13 @@ concept SyncHandler =
     std::invocable<F&, Request&> && std::same_as<std::invoke_result_t<F&, Request&>, Response>;
 template <class F>
 concept AsyncHandler = std::invocable<F&, Request&> &&
-    std::same_as<std::invoke_result_t<F&, Request&>, Task<Response>>;
+                       std::same_as<std::invoke_result_t<F&, Request&>, Task<Response>>;
 
 class Handler {
  public:
   template <class F>
-  requires(SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>)
-      Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
+    requires(SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>)
+  Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
     if constexpr (SyncHandler<std::decay_t<F>>)
       sync_ = std::forward<F>(f);
     else

@@ -267,7 +267,7 @@ Task<R> task_scope_impl(F fn) {
 /// rethrows the first exception of the body or a child. `fn` is stored in the scope's frame, so a
 /// capturing lambda is safe.
 template <class F>
-requires std::is_invocable_v<F&, TaskGroup&> && is_task_v<std::invoke_result_t<F&, TaskGroup&>>
+  requires std::is_invocable_v<F&, TaskGroup&> && is_task_v<std::invoke_result_t<F&, TaskGroup&>>
 auto task_scope(F fn) -> Task<typename std::invoke_result_t<F&, TaskGroup&>::value_type> {
   using R = typename std::invoke_result_t<F&, TaskGroup&>::value_type;
   return detail::task_scope_impl<R, F>(std::move(fn));

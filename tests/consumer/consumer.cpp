@@ -49,7 +49,8 @@ kio::Task<std::string> run() {
     if (!co_await numbers.send(i)) co_return "channel send failed";
   numbers.close();
   int sum = 0;
-  while (auto n = co_await numbers.recv()) sum += *n;
+  while (auto n = co_await numbers.recv())
+    sum += *n;
   if (sum != 6) co_return "channel sum " + std::to_string(sum);
 
   kio::http::Request req;

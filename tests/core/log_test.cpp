@@ -110,7 +110,8 @@ TEST_F(Log, LevelsFilterMessages) {
   kio::log_warn("w {}", 2);
   kio::log_info("i {}", 3);
   kio::log_debug("d {}", 4);
-  EXPECT_EQ(lines(), (std::vector<std::string>{"kio[no core] error: e 1", "kio[no core] warn: w 2"}));
+  EXPECT_EQ(lines(),
+            (std::vector<std::string>{"kio[no core] error: e 1", "kio[no core] warn: w 2"}));
   EXPECT_EQ(g_levels, (std::vector<kio::LogLevel>{kio::LogLevel::error, kio::LogLevel::warn}));
 
   kio::set_log_level(kio::LogLevel::debug);

@@ -12,7 +12,8 @@
 namespace kio::http::detail {
 
 template <std::size_t N>
-requires(N > 0) class SmallString {
+  requires(N > 0)
+class SmallString {
  public:
   SmallString() noexcept {}  // inline_ stays uninitialised: only its first size_ bytes are read
   // Copies and moves take only the bytes in use (the implicit ones copied all N, uninitialised
