@@ -4,10 +4,12 @@
 //   unsigned port = 8080, workers = 0;
 //   bool echo = false;
 //   flags.number("--port", port, 1, 65535).number("--workers", workers, 0, 1024);
-//   flags.flag("--echo", echo);
+//   const char* dir = nullptr;
+//   flags.flag("--echo", echo).text("--static", dir);
 //   flags.parse(argc, argv);
 //
-// `--name VALUE` (or `--name=VALUE`) sets a whole number within its range; `--name` sets a switch;
+// `--name VALUE` (or `--name=VALUE`) sets a whole number within its range, or a text value;
+// `--name` sets a switch;
 // `--help` prints the usage and exits 0. Anything else — an unknown flag, a missing, malformed or
 // out-of-range value — prints one line saying what is wrong and the usage to stderr, and exits
 // with status 2.
@@ -28,13 +30,19 @@ class Flags {
 
   /// `name VALUE`: a whole number in [lo, hi], stored in `out`.
   Flags& number(std::string_view name, unsigned& out, unsigned lo, unsigned hi) {
-    options_.push_back({name, &out, nullptr, lo, hi});
+    options_.push_back({name, &out, nullptr, nullptr, lo, hi});
+    return *this;
+  }
+
+  /// `name VALUE`: any non-empty text, stored in `out` (it points into argv).
+  Flags& text(std::string_view name, const char*& out) {
+    options_.push_back({name, nullptr, nullptr, &out, 0, 0});
     return *this;
   }
 
   /// `name`: sets `out` to true.
   Flags& flag(std::string_view name, bool& out) {
-    options_.push_back({name, nullptr, &out, 0, 0});
+    options_.push_back({name, nullptr, &out, nullptr, 0, 0});
     return *this;
   }
 
@@ -64,6 +72,11 @@ class Flags {
         if (i + 1 >= argc) fail(std::string(arg) + " needs a value");
         value = argv[++i];
       }
+      if (o->text != nullptr) {
+        if (value.empty()) fail(std::string(arg) + " needs a value");
+        *o->text = value.data();  // a suffix of an argv string: NUL-terminated
+        continue;
+      }
       long long v = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
       if (value.empty() || ec == std::errc::invalid_argument || end != value.data() + value.size())
@@ -86,6 +99,7 @@ class Flags {
     std::string_view name;
     unsigned* number;
     bool* flag;
+    const char** text;
     long long lo, hi;
   };
 

@@ -1,12 +1,15 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
-//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo]
+//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
+//   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
+//   with sendfile, or with --splice through a pipe on the ring.
 // Runs one listener per core; Ctrl-C stops it.
 #include <cstdio>
+#include <exception>
 #include <system_error>
 
 #include "flags.hpp"
@@ -30,23 +33,34 @@ http::Response echo(http::Request& req) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  bool sqpoll = false, echo_everything = false;
-  demo::Flags("tcp_demo", "[--port N] [--workers N] [--sqpoll] [--echo]")
+  bool sqpoll = false, echo_everything = false, splice = false;
+  const char* static_dir = nullptr;
+  demo::Flags("tcp_demo", "[--port N] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]")
       .number("--port", port, 1, 65535)
       .number("--workers", workers, 0, 1024)  // 0: one per CPU
       .flag("--sqpoll", sqpoll)
       .flag("--echo", echo_everything)
+      .text("--static", static_dir)
+      .flag("--splice", splice)
       .parse(argc, argv);
 
   http::Router router;
   if (echo_everything) {
     router.any("/*path", echo);
+  } else if (static_dir) {
+    try {
+      router.static_dir("/", static_dir);
+    } catch (const std::exception& e) {  // a directory that cannot be opened
+      std::fprintf(stderr, "tcp_demo: %s\n", e.what());
+      return 1;
+    }
   } else {
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
   http::ServerOptions options;
   options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
+  if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);
 
   kio::RuntimeOptions ro;

@@ -6,6 +6,7 @@
 //   });
 //   router.route("*", "/echo", echo);          // any method, even ones kio does not know
 //   router.get("/static/*file", serve_file);   // "/static/a/b.css" -> file = "a/b.css"
+//   router.static_dir("/assets", "/srv/www");  // files, with ranges and 304s (static_files.hpp)
 //
 // Patterns start with '/'; segments are literal, `:name` (one non-empty segment) or, last only,
 // `*name` (the rest of the path, slashes included, possibly empty). Literal segments win over
@@ -29,6 +30,8 @@
 
 namespace kio::http {
 
+struct StaticOptions;
+
 class Router {
  public:
   Router();
@@ -47,6 +50,9 @@ class Router {
     return route("DELETE", pattern, std::move(h));
   }
   Router& any(std::string_view pattern, Handler h) { return route("*", pattern, std::move(h)); }
+  /// Serves the files under `dir` at `prefix` (GET and HEAD); see static_files.hpp.
+  Router& static_dir(std::string_view prefix, std::string_view dir);
+  Router& static_dir(std::string_view prefix, std::string_view dir, const StaticOptions& opts);
 
   struct Match {
     /// ok: `handler` is set. not_found / method_not_allowed: answer that status.

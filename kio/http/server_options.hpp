@@ -17,6 +17,18 @@
 
 namespace kio::http {
 
+/// How file bodies (Response::body_file, Router::static_dir) are sent. Neither copies the file
+/// through user space; benchmarks/results/static-*.md has the measurements behind the default.
+enum class FileSend : unsigned char {
+  /// sendfile(2) from the worker thread on the socket (which is switched to O_NONBLOCK the first
+  /// time), waiting for socket space with a poll on the ring. The cheapest path; but a page-cache
+  /// miss makes the worker wait for the disk read (nginx's `sendfile on` behaves the same).
+  sendfile,
+  /// IORING_OP_SPLICE file -> a per-core reused pipe -> socket. Never blocks the worker (the
+  /// kernel runs every splice on its io-wq threads), at the price of two hand-offs per chunk.
+  splice,
+};
+
 struct ServerOptions {
   /// Where to listen; port 0 picks a free port (see Server::bind() and Server::port()).
   net::Address address = net::Address::any_v4(8080);
@@ -43,6 +55,8 @@ struct ServerOptions {
   /// runtime stop the runtime's shutdown_grace also bounds it (the server closes what is left
   /// shortly before the grace period ends).
   std::chrono::milliseconds drain_timeout{10'000};
+  /// How file bodies are sent (see FileSend).
+  FileSend file_send = FileSend::sendfile;
 };
 
 }  // namespace kio::http

@@ -61,6 +61,10 @@ def bad_flags(exe, name):
             check(lines[1].startswith(f"usage: {name} ") and "--port" in lines[1],
                   f"{label}: second line is not the usage: {lines[1]!r}")
         check(out == "", f"{label}: printed on stdout (did it start?): {out!r}")
+    if name == "tcp_demo":  # its text flag
+        rc, out, err = run(exe, "--static")
+        check(rc == 2 and err.startswith("tcp_demo: --static needs a value\nusage: tcp_demo "),
+              f"tcp_demo --static: {rc} {err!r}")
     rc, out, err = run(exe, "--help")
     check(rc == 0 and out.startswith(f"usage: {name} "), f"{name} --help: {rc} {out!r} {err!r}")
 

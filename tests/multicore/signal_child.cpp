@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   const bool with_stubborn = remote || (argc > 1 && std::strcmp(argv[1], "--stubborn") == 0);
   kio::Runtime rt(kio::RuntimeOptions{.workers = 2,
                                       .oversubscribe = true,
-                                      .shutdown_grace = with_stubborn ? 60s : 2s,
+                                      .shutdown_grace = 60s,
                                       .stop_on_signals = true});
   rt.block_on(start(with_stubborn, remote));
   std::puts("ready");
