@@ -402,7 +402,8 @@ void Connection<Stream>::clear_output() noexcept {
 
 /// Sends what is queued, bounded by send_timeout (outside serve(): the 408 path).
 template <class Stream>
-requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output() {
+  requires HttpStream<Stream>
+Task<Result<void>> Connection<Stream>::send_output() {
   Result<void> r;
   if (files_.pending) [[unlikely]] {
     r = co_await kio::timeout(opts_.send_timeout, send_files());
