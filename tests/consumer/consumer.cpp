@@ -64,6 +64,7 @@ kio::Task<std::string> run() {
   if (!listener) co_return "bind: " + listener.error().message();
   auto addr = listener->local_address();
   if (!addr) co_return "local_address: " + addr.error().message();
+  kio::log_debug("consumer: {:>6} on {}", "ping", addr->to_string());  // off unless KIO_LOG=debug
   auto [server, client] = co_await kio::when_all(serve_once(*listener), ping(*addr));
   co_return server.empty() ? client : server;
 }
