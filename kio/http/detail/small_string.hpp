@@ -41,7 +41,7 @@ class SmallString {
 
   void append(std::string_view s) {
     if (!on_heap_) {
-      if (size_ + s.size() <= N) {
+      if (s.size() <= N - size_) {  // size_ <= N while inline (this form cannot wrap around)
         if (!s.empty()) std::memcpy(inline_ + size_, s.data(), s.size());
         size_ += s.size();
         return;
