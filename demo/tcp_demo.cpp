@@ -1,13 +1,16 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
 //   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
+//            [--header-timeout MS] [--idle-timeout MS]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
 //   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
 //   with sendfile, or with --splice through a pipe on the ring.
+//   --header-timeout / --idle-timeout: ServerOptions' slowloris guard and keep-alive idle time.
 // Runs one listener per core; Ctrl-C stops it.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -32,7 +35,7 @@ http::Response echo(http::Request& req) {
 [[noreturn]] void usage() {
   std::fputs(
       "usage: tcp_demo [--port N] [--workers N] [--sqpoll] [--echo] [--static DIR "
-      "[--splice]]\n",
+      "[--splice]] [--header-timeout MS] [--idle-timeout MS]\n",
       stderr);
   std::exit(2);
 }
@@ -43,6 +46,7 @@ int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
   bool sqpoll = false, echo_everything = false, splice = false;
   const char* static_dir = nullptr;
+  http::ServerOptions options;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--port" && i + 1 < argc)
@@ -57,6 +61,10 @@ int main(int argc, char** argv) {
       static_dir = argv[++i];
     else if (a == "--splice")
       splice = true;
+    else if (a == "--header-timeout" && i + 1 < argc)
+      options.header_timeout = std::chrono::milliseconds(std::atoi(argv[++i]));
+    else if (a == "--idle-timeout" && i + 1 < argc)
+      options.idle_timeout = std::chrono::milliseconds(std::atoi(argv[++i]));
     else
       usage();
   }
@@ -76,7 +84,6 @@ int main(int argc, char** argv) {
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
-  http::ServerOptions options;
   options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);
