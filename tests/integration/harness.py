@@ -7,8 +7,11 @@ or SKIP. run_check() runs one, stops the server with SIGTERM (which must end it 
 and prints the outcome.
 """
 import ctypes
+import errno
 import os
+import random
 import resource
+import selectors
 import signal
 import socket
 import struct
@@ -268,3 +271,263 @@ def warm_up(demo):
         t.join(15)
         s.close()
     return rss_kib(demo)
+
+
+# ---- many connections at once (selectors, one thread) -----------------------------------------
+
+def open_many(port, n, seconds=120):
+    """Opens n non-blocking connections to 127.0.0.1:port; returns the sockets once every one is
+    connected (bounded by `seconds`)."""
+    sel = selectors.DefaultSelector()
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            e = s.connect_ex(("127.0.0.1", port))
+            check(e in (0, errno.EINPROGRESS), f"connect: {os.strerror(e)}")
+            socks.append(s)
+            sel.register(s, selectors.EVENT_WRITE)
+        pending = n
+        deadline = time.time() + seconds
+        while pending and time.time() < deadline:
+            for key, _ in sel.select(1):
+                err = key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                check(err == 0, f"connect failed: {os.strerror(err)}")
+                sel.unregister(key.fileobj)
+                pending -= 1
+        check(pending == 0, f"{pending} of {n} connects did not complete in {seconds} s")
+    except BaseException:
+        for s in socks:
+            s.close()
+        raise
+    finally:
+        sel.close()
+    return socks
+
+
+def exchange_many(socks, request, response_end, seconds=120):
+    """Sends `request` on every socket, then reads until each one's reply ends with
+    `response_end`; fails on a close, a reset or a reply still missing after `seconds`."""
+    sel = selectors.DefaultSelector()
+    got = {}
+    try:
+        for s in socks:
+            check(s.send(request) == len(request), "short send of a small request")
+            got[s] = b""
+            sel.register(s, selectors.EVENT_READ)
+        left = len(socks)
+        deadline = time.time() + seconds
+        while left and time.time() < deadline:
+            for key, _ in sel.select(1):
+                s = key.fileobj
+                data = s.recv(65536)
+                check(data, f"connection closed with {left} replies missing")
+                got[s] += data
+                if got[s].endswith(response_end):
+                    sel.unregister(s)
+                    left -= 1
+        check(left == 0, f"{left} of {len(socks)} replies missing after {seconds} s")
+    finally:
+        sel.close()
+
+
+# ---- mixed load -------------------------------------------------------------------------------
+
+HELLO = b"Hello, World!"
+
+
+def read_replies(sock, n):
+    """Reads up to n Content-Length-framed responses. Returns ([(status, headers, body)], end)
+    where end is None (all n read), "eof", "reset" or "timeout" (what stopped it early)."""
+    buf = b""
+    out = []
+    try:
+        while len(out) < n:
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                status, headers = parse_head(buf[:end])
+                length = int(headers.get("content-length", "0"))
+                if len(buf) >= end + 4 + length:
+                    out.append((status, headers, buf[end + 4:end + 4 + length]))
+                    buf = buf[end + 4 + length:]
+                    continue
+            chunk = sock.recv(65536)
+            if not chunk:
+                return out, "eof"
+            buf += chunk
+    except ConnectionResetError:
+        return out, "reset"
+    except socket.timeout:
+        return out, "timeout"
+    return out, None
+
+
+class Load:
+    """Client threads driving tcp_demo with a mix of request kinds, each on its own keep-alive
+    connection that it replaces now and then. Kinds:
+      get       one GET, answered "Hello, World!"
+      pipeline  2-16 GETs (every 4th an echo) in one write, answered in order
+      echo      POST /echo of 1 B - 256 KiB, the body comes back
+      new       GET with "Connection: close", then a new connection
+      slow      a GET whose head is sent in pieces 5-20 ms apart (well inside the header timeout)
+      reset     half a request, then an RST (the client cuts the connection)
+    Every answer is checked (status 200, body). `errors` lists what went wrong; in
+    `expect_shutdown` mode a close by the server is not an error, and requests are accounted for
+    against `cutoff` (see unanswered()).
+
+    Threading: run() starts the threads; stop() ends and joins them; counters are read after."""
+
+    KINDS = ("get", "pipeline", "echo", "new", "slow", "reset")
+
+    def __init__(self, port, threads=4, kinds=KINDS, expect_shutdown=False, seed=1):
+        self.port = port
+        self.nthreads = threads
+        self.kinds = kinds
+        self.expect_shutdown = expect_shutdown
+        self.seed = seed
+        self.stop_flag = threading.Event()
+        self.cutoff = threading.Event()  # set just before the server is told to stop
+        self.lock = threading.Lock()
+        self.threads = []
+        self.counts = {k: 0 for k in self.KINDS}  # requests answered, by kind
+        self.answered = 0
+        self.connections = 0
+        self.errors = []
+        self.max_latency = 0.0
+        self.done_at = []  # completion times (time.time()) of answered requests, if recorded
+        self.record_times = False
+        # expect_shutdown accounting: requests sent before the cutoff...
+        self.sent_before = 0
+        self.unanswered_before = []     # ...with no answer and no "Connection: close" before them
+        self.declared_unprocessed = 0   # ...after a response with "Connection: close"
+        self.never_accepted = 0         # ...on a connection that never got any answer
+
+    def run(self):
+        for i in range(self.nthreads):
+            t = threading.Thread(target=self._thread, args=(i,), daemon=True)
+            t.start()
+            self.threads.append(t)
+        return self
+
+    def stop(self, seconds=60):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(seconds)
+        check(not any(t.is_alive() for t in self.threads), "load threads did not finish")
+
+    def error(self, what):
+        with self.lock:
+            if len(self.errors) < 50:
+                self.errors.append(what)
+
+    def _requests(self, kind, rng, n):
+        """[(bytes, expected body)] for one step of `kind`."""
+        if kind == "pipeline":
+            out = []
+            for i in range(rng.randint(2, 16)):
+                if i % 4 == 3:
+                    body = b"p%d-%d" % (n, i)
+                    out.append((b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n%s"
+                                % (len(body), body), body))
+                else:
+                    out.append((b"GET /p/%d HTTP/1.1\r\nHost: t\r\n\r\n" % i, HELLO))
+            return out
+        if kind == "echo":
+            size = rng.choice([1, 100, 2048, 2049, 40000, 256 * 1024])
+            body = (b"%d:" % n + bytes([97 + n % 26]) * size)[:size]
+            return [(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % size
+                     + body, body)]
+        if kind == "new":
+            return [(b"GET /new HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", HELLO)]
+        return [(b"GET /g/%d HTTP/1.1\r\nHost: t\r\n\r\n" % n, HELLO)]
+
+    def _thread(self, tid):
+        rng = random.Random(self.seed * 1000 + tid)
+        n = 0
+        while not self.stop_flag.is_set():
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=10)
+                s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError as e:
+                if not (self.expect_shutdown and self.cutoff.is_set()):
+                    self.error(f"connect: {e}")
+                time.sleep(0.05)
+                if self.expect_shutdown and self.cutoff.is_set():
+                    return
+                continue
+            with self.lock:
+                self.connections += 1
+            got_any = False
+            keep = True
+            for _ in range(rng.randint(10, 200)):
+                if self.stop_flag.is_set() or not keep:
+                    break
+                kind = rng.choice(self.kinds)
+                n += 1
+                if kind == "reset":
+                    try:
+                        s.sendall(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n"
+                                  b"\r\n" + b"r" * rng.randint(0, 999))
+                    except OSError:
+                        pass
+                    reset(s)
+                    s = None
+                    break
+                reqs = self._requests(kind, rng, n)
+                t0 = time.time()
+                try:
+                    if kind == "slow":
+                        raw = reqs[0][0]
+                        for at in range(0, len(raw), 8):
+                            s.sendall(raw[at:at + 8])
+                            time.sleep(rng.uniform(0.005, 0.02))
+                    else:
+                        s.sendall(b"".join(r for r, _ in reqs))
+                except OSError as e:
+                    if not self.expect_shutdown:
+                        self.error(f"{kind}: send: {e}")
+                    keep = False
+                before = not self.cutoff.is_set()
+                replies, end = read_replies(s, len(reqs))
+                latency = time.time() - t0
+                closed_by_server = False
+                for i, (status, headers, body) in enumerate(replies):
+                    if status != 200 or body != reqs[i][1]:
+                        self.error(f"{kind} {i}: status {status}, body {body[:40]!r} "
+                                   f"(expected {reqs[i][1][:40]!r})")
+                    if headers.get("connection") == "close":
+                        closed_by_server = True
+                        if i + 1 < len(replies):
+                            self.error(f"{kind}: a response after Connection: close")
+                with self.lock:
+                    self.answered += len(replies)
+                    self.counts[kind] += len(replies)
+                    self.max_latency = max(self.max_latency, latency)
+                    if self.record_times:
+                        self.done_at.extend([time.time()] * len(replies))
+                    if self.expect_shutdown and before:
+                        self.sent_before += len(reqs)
+                        missing = len(reqs) - len(replies)
+                        if missing:
+                            if closed_by_server:
+                                self.declared_unprocessed += missing
+                            elif not got_any and not replies:
+                                self.never_accepted += missing
+                            else:
+                                self.unanswered_before.append(
+                                    f"{kind}: {missing} of {len(reqs)} unanswered ({end})")
+                got_any = got_any or bool(replies)
+                if end is not None or len(replies) < len(reqs):
+                    if not self.expect_shutdown:
+                        self.error(f"{kind}: {len(replies)} of {len(reqs)} answered, then {end}")
+                    keep = False
+                elif kind == "new" or closed_by_server:
+                    if kind == "new" and not closed_by_server:
+                        self.error("new: no Connection: close on the answer")
+                    keep = False
+            if s is not None:
+                s.close()
+            if self.expect_shutdown and self.cutoff.is_set():
+                return
