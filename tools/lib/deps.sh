@@ -10,6 +10,10 @@ KIO_BUILD_PACKAGES=(g++ meson ninja-build pkg-config python3 liburing-dev libfmt
 # tests/fuzz/differential_fuzz.cpp): needed by every tool that builds the tests.
 KIO_TEST_PACKAGES=(libhttp-parser-dev)
 
+# What the integration tests (tests/integration) drive tcp_demo with: curl, wrk, ab, nginx as a
+# reverse proxy in front of it (proxy_test.py) and ss to count the connections it accepted.
+KIO_INTEGRATION_PACKAGES=(curl wrk apache2-utils nginx-light iproute2)
+
 missing_packages() {
   local p
   for p in "$@"; do
