@@ -12,6 +12,11 @@ Usage: proxy_test.py CHECK
                    pooled connection kio is closing. No 502/504: nginx retries an idempotent request
                    whose pooled connection fails before any response byte, and kio never drops a
                    request that reached it before its close (see the note below)
+  idle_close_paused  kio's idle timeout (100 ms) below nginx's (60 s), POSTs in bursts 200-400 ms
+                   apart: between bursts kio closes every pooled connection at its idle deadline
+                   (counted: each burst needs new upstream connections) and nginx,
+                   seeing the FIN on an idle pooled connection, drops it and opens another: no
+                   502/504 even for non-idempotent requests, nginx logs nothing
   idle_close_post  the deployment rule for non-idempotent requests: nginx's upstream
                    keepalive_timeout (100 ms) below kio's idle timeout (300 ms), so nginx always
                    closes first; bursts of POSTs timed around both: no 502/504
@@ -311,6 +316,28 @@ def check_idle_close_post(demo, kio_idle=0.3):
     return 0
 
 
+def check_idle_close_paused(demo, kio_idle=0.1, rounds=40, n=16):
+    if not nginx_exe():
+        print("SKIP: nginx (Debian nginx-light) is not installed")
+        return SKIP
+    rng = random.Random(4)
+    counts, retried, lines, conns, secs = idle_close(
+        demo, "POST", kio_idle, "60s", lambda: rng.uniform(2 * kio_idle, 4 * kio_idle), rounds, n)
+    total = sum(counts.values())
+    check(counts == {200: total}, f"answers through nginx: {counts}; nginx log: {lines[:5]}")
+    check(not lines, f"nginx logged errors: {lines[:5]}")
+    # Every pause outlasts kio's idle timeout, so kio closed the whole pool each time and every
+    # burst opened new upstream connections (fewer than n when a connection answered early in a
+    # burst is reused within it). Were they kept, nginx would reuse at most n in all.
+    check(conns >= rounds, f"kio accepted only {conns} connections for {rounds} bursts after a "
+          f"pause past its idle timeout: it did not close the idle ones")
+    print(f"idle_close_paused: {total} POSTs in {rounds} bursts, each after a pause of 2-4x kio's "
+          f"{kio_idle * 1000:.0f} ms idle timeout (nginx keepalive_timeout 60 s), {secs:.1f} s: "
+          f"all 200, nginx logged nothing; kio closed the idle pool between bursts and accepted "
+          f"{conns} connections")
+    return 0
+
+
 def race_figures(demo, kio_idle=0.1, rounds=100):
     if not nginx_exe():
         print("SKIP: nginx (Debian nginx-light) is not installed")
@@ -329,6 +356,7 @@ def race_figures(demo, kio_idle=0.1, rounds=100):
 CHECKS = {  # name -> (check, tcp_demo arguments)
     "keepalive": (check_keepalive, []),
     "idle_close": (check_idle_close, ["--idle-timeout", "100"]),
+    "idle_close_paused": (check_idle_close_paused, ["--idle-timeout", "100"]),
     "idle_close_post": (check_idle_close_post, ["--idle-timeout", "300"]),
     "race_figures": (race_figures, ["--idle-timeout", "100"]),
 }
