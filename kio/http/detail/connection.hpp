@@ -27,8 +27,9 @@
 // Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
 // a handler exception gets 500 and close. After such a response, and after "Connection: close",
 // the connection is closed cleanly: flush, FIN, read and discard for up to linger_timeout, close.
-// Graceful stop (ConnRegistry::stop): an idle connection closes at once; a busy one finishes the
-// request at hand, answers it with "Connection: close" and closes.
+// Graceful stop (ConnRegistry::stop): an idle connection closes at once; a busy one answers every
+// request it has received in full (the one at hand and complete pipelined ones after it in the
+// bytes already read), the last with "Connection: close", and closes.
 // Closing races: the peer may send its next request just as the idle deadline or a stop ends
 // the idle wait (a reverse proxy reusing a pooled connection). A busy core sees the deadline and
 // the bytes in one loop pass, with the bytes still unread; a request sent on a connection that
@@ -146,6 +147,9 @@ class Connection {
     return send_with_files(stream_, out_, segs_, held_, iov_, opts_.file_send, files_);
   }
   Task<void> linger_close();
+  /// Under a stop: whether `rest` (the batch after the request at hand) starts with another
+  /// complete request, which is then answered too (so the one at hand keeps the connection).
+  bool complete_request_follows(std::span<const char> rest) const;
   /// Keeps the unfinished tail of the batch (from `off`); a request that started in this batch
   /// (`idle` before it, or after a complete one) starts its clocks now.
   void keep_leftover(std::span<char> data, std::size_t off, bool idle);
@@ -170,6 +174,7 @@ class Connection {
   Clock::time_point head_deadline_{};
   Clock::time_point request_deadline_{};
   bool continue_sent_ = false;
+  bool more_follows_ = false;      // under a stop: a complete request follows the one at hand
   bool input_waiting_ = false;     // serve() ended with Ending::more on an idle connection
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
@@ -218,8 +223,10 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     const bool idle = carry_.empty();
     const Clock::time_point now = Clock::now();
     if (idle) {
-      // (A request that arrived as a stop ended the last wait is still served.)
-      if (registry_.stopping() && !std::exchange(input_waiting_, false)) co_return Ending::close;
+      // (A request that arrived as a stop ended the last wait is still served, and so is one
+      // already waiting on a connection accepted just before the stop.)
+      if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending())
+        co_return Ending::close;
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
     } else if (parser_.head_complete()) {
@@ -280,9 +287,13 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
           append_error(Status::internal_server_error);
           close = true;
         } else {
+          if (registry_.stopping()) [[unlikely]]  // (the stop may have come during the await)
+            more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
           close = !append_response(req, std::move(resp));
         }
       } else {
+        if (registry_.stopping()) [[unlikely]]
+          more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
         close = !dispatch_sync(req, m);
       }
       off += r.consumed;
@@ -359,7 +370,8 @@ template <class Stream>
 requires HttpStream<Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
-  bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
+  bool keep =
+      req.keep_alive && !resp.closes_connection() && (!registry_.stopping() || more_follows_);
   bool has_body = status_allows_body(resp.status());
   HeadOptions ho;
   ho.keep_alive = keep;
@@ -440,6 +452,16 @@ requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output()
   }
   clear_output();
   co_return r;
+}
+
+template <class Stream>
+  requires HttpStream<Stream>
+bool Connection<Stream>::complete_request_follows(std::span<const char> rest) const {
+  if (rest.empty()) return false;
+  // A copy: the parser decodes a chunked body in place, and these bytes are parsed again for real.
+  std::vector<char> copy(rest.begin(), rest.end());
+  RequestParser probe(opts_.limits);
+  return probe.parse(std::span<char>(copy)).state == ParseState::complete;
 }
 
 /// Half-closes, then reads and drops whatever the client still sends (bounded by time), so the
