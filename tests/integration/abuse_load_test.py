@@ -3,7 +3,7 @@
 count and time (issue 11).
 
 Usage: abuse_load_test.py CHECK   (keepalive_10000 | slowloris_2000 | emfile | sigterm_load)
-  keepalive_10000  10,000 concurrent keep-alive connections, two requests each, twice
+  keepalive_10000  10,000 concurrent keep-alive connections, two requests each, 3 times
   slowloris_2000   2,000 sockets trickling a header beside normal load: each gets 408 from the
                    header timeout (tcp_demo --header-timeout), the load is served meanwhile
   emfile           the server limited to 256 descriptors gets 400 connections at once: it serves
@@ -12,15 +12,19 @@ Usage: abuse_load_test.py CHECK   (keepalive_10000 | slowloris_2000 | emfile | s
                    signal answered (pipelined ones behind the request at hand included), but on
                    connections still in the listen backlog, which the server never accepted
 After each (but sigterm_load) the server still answers, its descriptors are back to their count
-before, and its RSS did not grow from one round of the abuse to the next. Exit status: 0 pass,
+before, and its RSS did not keep growing from round to round. Exit status: 0 pass,
 77 skip (RLIMIT_NOFILE too low), anything else fail.
 
 RSS: kio keeps its high-water mark. Freed coroutine frames stay in the per-core frame pool (up
 to 4096 per size class) and glibc keeps freed heap pages, so after 10,000 connections close the
 RSS stays near its peak (measured: about 5.5 KiB per connection, debug build); the same abuse
-again reuses that memory. The checks therefore run the abuse twice after a warm-up and require
-the second round not to grow RSS past a small tolerance (a leak of even 1 KiB per connection
-would exceed it), and the first round's growth to stay under a per-connection bound.
+again reuses that memory. The checks therefore run the abuse three times after a warm-up and
+require that RSS does not keep growing: not every later round may grow it past a small
+tolerance, nor all of them together past three times that (a leak of 0.5 KiB per connection of
+keepalive_10000 fails it), and the first round's growth stays under a per-connection bound. One
+later round may grow it a little: the kernel spreads the connections over the two cores' listeners
+at random, and a core given more than before raises its own high-water mark (measured: +6.7 MiB
+once, 1,100 more connections' worth).
 """
 import os
 import selectors
@@ -43,15 +47,22 @@ IDLE_WANT = (HELLO, b"idle", HELLO)
 HELLO_END = b"\r\n\r\nHello, World!"
 
 
+ROUNDS = 3
+
+
 def rounds_flat(name, rss, base, per_conn_kib, conns):
     """rss: RSS (KiB) after each round; base: after the warm-up. The first round may grow up to
     per_conn_kib per connection (pools and heap reaching their high-water mark); later rounds
-    must not grow."""
+    must not keep growing (see the module comment)."""
     tolerance = (16 if asan() else 4) * 1024
+    steps = [b - a for a, b in zip(rss, rss[1:])]
+    check(not all(g > tolerance for g in steps),
+          f"{name}: RSS grew by more than {tolerance} KiB in every round after the first: {rss}, "
+          f"{base} after the warm-up")
     grown = rss[-1] - rss[0]
-    check(grown <= tolerance,
-          f"{name}: RSS grew by {grown} KiB from round 1 to round {len(rss)} (tolerance "
-          f"{tolerance} KiB): {rss}, {base} after the warm-up")
+    check(grown <= 3 * tolerance,
+          f"{name}: RSS grew by {grown} KiB from round 1 to round {len(rss)} (bound "
+          f"{3 * tolerance} KiB): {rss}, {base} after the warm-up")
     first = rss[0] - base
     check(first <= per_conn_kib * conns,
           f"{name}: the first round kept {first} KiB ({first / conns:.1f} KiB per connection, "
@@ -63,7 +74,7 @@ def check_keepalive_10000(demo):
     fds = fd_count(demo)
     base = warm_up(demo)
     rss, peak, secs = [], [], []
-    for _ in range(2):
+    for _ in range(ROUNDS):
         t0 = time.time()
         socks = open_many(demo.port, n)
         try:
@@ -80,7 +91,7 @@ def check_keepalive_10000(demo):
         still_serves(demo)
         rss.append(rss_kib(demo))
     rounds_flat("keepalive_10000", rss, base, 16 if asan() else 8, n)
-    print(f"keepalive_10000: 2 rounds of {n} connections x 2 requests in "
+    print(f"keepalive_10000: {ROUNDS} rounds of {n} connections x 2 requests in "
           f"{', '.join(f'{t:.1f}' for t in secs)} s; RSS (KiB) after warm-up {base}, with the "
           f"connections open {peak}, after they closed {rss}; fds {fds} -> {fd_count(demo)}")
     return 0
@@ -172,7 +183,7 @@ def check_slowloris_2000(demo, header_timeout):
     warm_up(demo)
     base = warm_load(demo)
     rss, figures = [], []
-    for _ in range(2):
+    for _ in range(ROUNDS):
         figures.append(slowloris_round(demo, n, header_timeout))
         settle_fds(demo, fds, seconds=30)
         still_serves(demo)
@@ -246,7 +257,7 @@ def check_emfile(demo, limit):
     fds = fd_count(demo)
     base = warm_up(demo)
     rss, figures = [], []
-    for _ in range(2):
+    for _ in range(ROUNDS):
         figures.append(emfile_round(demo, n, limit))
         settle_fds(demo, fds, seconds=30)
         still_serves(demo)
@@ -260,7 +271,7 @@ def check_emfile(demo, limit):
                  and "does not point to an object of type" not in line]
         check(not other, f"UBSan: {other[:5]}")
     logs = out.count("accept failed")
-    print(f"emfile: server limited to {limit} descriptors ({fds} in use idle); 2 rounds of {n} "
+    print(f"emfile: server limited to {limit} descriptors ({fds} in use idle); {ROUNDS} rounds of {n} "
           f"connections: answered before running out {[f[0] for f in figures]}, all {n} in "
           f"{', '.join(f'{f[1]:.1f}' for f in figures)} s; {logs} 'accept failed' log line(s); "
           f"RSS (KiB) after warm-up {base}, after each round {rss}")

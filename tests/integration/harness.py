@@ -221,6 +221,31 @@ def rss_kib(demo):
     raise Failure("no VmRSS")
 
 
+def open_connections(port):
+    """The server's TCP connections on `port` that still hold a socket: (state, peer) for every
+    one that is neither listening nor in TIME-WAIT (ss, iproute2). A connection the client has
+    closed but the server has not shows as CLOSE-WAIT."""
+    out = subprocess.run(["ss", "-Htan", "state", "all", f"( sport = :{port} )"],
+                         capture_output=True, text=True, timeout=30).stdout
+    conns = []
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[0] not in ("LISTEN", "TIME-WAIT"):
+            conns.append((f[0], f[4]))
+    return conns
+
+
+def connection_fds(demo):
+    """How many of the server's descriptors are TCP sockets other than its listeners (ss counts
+    those on demo.port): the connections it holds, including ones reset by the peer, which no
+    longer show in ss."""
+    socks = sum(1 for fd in os.listdir(f"/proc/{demo.proc.pid}/fd")
+                if os.readlink(f"/proc/{demo.proc.pid}/fd/{fd}").startswith("socket:"))
+    listeners = subprocess.run(["ss", "-Hltn", f"( sport = :{demo.port} )"], capture_output=True,
+                               text=True, timeout=30).stdout.count("\n")
+    return socks - listeners
+
+
 def asan():
     return "ASAN_OPTIONS" in os.environ
 
@@ -252,10 +277,16 @@ def wait_for(cond, seconds, step=0.05):
 
 
 def settle_fds(demo, baseline, slack=2, seconds=10):
-    """Waits for the server's descriptors to come back near the baseline (closes are async)."""
-    wait_for(lambda: fd_count(demo) <= baseline + slack, seconds, 0.1)
+    """Waits for the server's descriptors to come back near the baseline (closes are async; the
+    slack covers the start-up probe connection, which may or may not be in the baseline) and
+    for it to hold no connection socket at all (connection_fds: exact)."""
+    wait_for(lambda: fd_count(demo) <= baseline + slack and connection_fds(demo) == 0, seconds,
+             0.1)
     n = fd_count(demo)
     check(n <= baseline + slack, f"{n} descriptors open after the abuse, {baseline} before")
+    held = connection_fds(demo)
+    check(held == 0, f"the server still holds {held} connection socket(s) after the abuse; ss "
+          f"(state, peer): {open_connections(demo.port)[:10]}")
     return n
 
 

@@ -33,8 +33,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (Demo, Failure, Load, check, fd_count, rss_kib, settle_fds,  # noqa: E402
-                     still_serves, warm_up)
+from harness import (Demo, Failure, Load, check, connection_fds, fd_count,  # noqa: E402
+                     open_connections, rss_kib, settle_fds, still_serves, wait_for, warm_up)
 
 RSS_TOLERANCE_KIB = 2 * 1024
 
@@ -66,6 +66,12 @@ def soak(demo, seconds, threads):
     check(not load.errors, f"{len(load.errors)} errors (first ones): {load.errors[:5]}")
     still_serves(demo)
     end_fds = settle_fds(demo, idle_fds, seconds=30)
+    # Every client has closed: the server must have closed every connection too (linger_timeout,
+    # 1 s, bounds the last ones).
+    wait_for(lambda: connection_fds(demo) == 0, 5, 0.2)
+    held, left = connection_fds(demo), open_connections(demo.port)
+    check(held == 0 and not left, f"the server still holds {held} connection socket(s) 5 s "
+          f"after the load stopped; ss (state, peer): {left[:10]}")
     end_rss = rss_kib(demo)
 
     measured = [s for s in samples if s[0] >= warm]
