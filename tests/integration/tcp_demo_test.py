@@ -10,14 +10,15 @@ import http.client
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (SKIP, Demo, check, connect, read_responses, read_to_eof,  # noqa: E402
-                     run, run_check)
+from harness import (SKIP, Demo, check, connect, die_with_parent, read_responses,  # noqa: E402
+                     read_to_eof, run, run_check)
 
 # ---- checks ---------------------------------------------------------------------------------
 
