@@ -10,6 +10,12 @@ KIO_BUILD_PACKAGES=(g++ meson ninja-build pkg-config python3 liburing-dev libfmt
 # tests/fuzz/differential_fuzz.cpp): needed by every tool that builds the tests.
 KIO_TEST_PACKAGES=(libhttp-parser-dev)
 
+# tools/bench-http: the load generator, the chart, the syscall counter and the peers it runs
+# beside kio (Tokio and hyper built offline from Debian's crates, nginx-light). bench_http.py
+# installs only the ones the chosen --servers need.
+KIO_BENCH_HTTP_PACKAGES=(wrk util-linux gnuplot-nox strace librust-tokio-dev librust-hyper-dev
+                         nginx-light)
+
 missing_packages() {
   local p
   for p in "$@"; do
