@@ -82,6 +82,8 @@ class RequestParser {
   /// Bytes of the current request examined so far (0: nothing of a request has arrived yet).
   std::size_t position() const noexcept { return pos_; }
   const Limits& limits() const noexcept { return limits_; }
+  /// Changes the limits; only between requests (a fresh or reset parser).
+  void set_limits(const Limits& limits) noexcept { limits_ = limits; }
 
   /// Prepares for the next request (after complete; after an error the connection should close).
   void reset() noexcept;
