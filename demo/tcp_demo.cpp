@@ -21,10 +21,6 @@ namespace http = kio::http;
 
 namespace {
 
-http::Response hello(http::Request&) {
-  return http::Response::text("Hello, World!");
-}
-
 http::Response echo(http::Request& req) {
   return http::Response().body_view(req.body);  // the request's bytes, sent without a copy
 }
@@ -73,6 +69,9 @@ int main(int argc, char** argv) {
       return 1;
     }
   } else {
+    // A fixed response: its head is serialised once, here, and copied with the Date per request.
+    const http::Response hello = http::Response::text("Hello, World!");
+    router.get("/", hello);
     router.any("/echo", echo);
     router.get("/*path", hello);
   }

@@ -132,11 +132,18 @@ kio::Runtime& bench_runtime() {
   return rt;
 }
 
-void serve_batches(benchmark::State& state, const std::string& request, int per_batch) {
+/// `fixed`: tcp_demo's routes ("/" and "/*path" a fixed response); otherwise a function handler
+/// on "/*path" (the trie walk, a Response built and serialised per request).
+void serve_batches(benchmark::State& state, const std::string& request, int per_batch,
+                   bool fixed = false) {
   kio::http::Router router;
+  if (fixed) router.get("/", kio::http::Response::text("Hello, World!"));
   router.any("/echo",
              [](kio::http::Request& q) { return kio::http::Response().body_view(q.body); });
-  router.get("/*path", hello);
+  if (fixed)
+    router.get("/*path", kio::http::Response::text("Hello, World!"));
+  else
+    router.get("/*path", hello);
   const kio::http::ServerOptions opts;
   BenchStream stream;
   for (int i = 0; i < per_batch; ++i)
@@ -167,6 +174,16 @@ void BM_ServeWrkOneRequest(benchmark::State& state) {
   serve_batches(state, wrk_request, 1);
 }
 BENCHMARK(BM_ServeWrkOneRequest)->UseRealTime();
+
+void BM_ServeWrkPipelined16Fixed(benchmark::State& state) {
+  serve_batches(state, wrk_request, 16, true);
+}
+BENCHMARK(BM_ServeWrkPipelined16Fixed)->UseRealTime();
+
+void BM_ServeWrkOneRequestFixed(benchmark::State& state) {
+  serve_batches(state, wrk_request, 1, true);
+}
+BENCHMARK(BM_ServeWrkOneRequestFixed)->UseRealTime();
 
 }  // namespace
 

@@ -26,11 +26,13 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import benchlib  # noqa: E402
+import idle_conns  # noqa: E402
 import report_http  # noqa: E402
 from benchlib import ROOT, cpu_ticks, die, free_port, log, raise_nofile  # noqa: E402
 
@@ -287,6 +289,41 @@ def measure_syscalls(args, name, cmd, mode, use_perf):
     }
 
 
+def warm_pools(port, nbytes):
+    """Streams `nbytes` of pipelined requests through one connection (reading every response)
+    before the first RSS reading, so that memory a server allocates once per core and touches
+    gradually -- kio's receive-buffer ring (1,024 x 16 KiB per core, filled by the kernel in ring
+    order), allocator arenas -- is counted in neither reading. Every server gets the same."""
+    req = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(req)
+        first = b""
+        while not idle_conns.response_complete(first):
+            chunk = s.recv(4096)
+            if not chunk:
+                return
+            first += chunk
+        length = len(first)
+        count = nbytes // len(req)
+        got = [0]
+
+        def reader():
+            want = length * count
+            while got[0] < want:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got[0] += len(chunk)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        batch = req * 1024
+        for _ in range(count // 1024):
+            s.sendall(batch)
+        s.sendall(req * (count % 1024))
+        t.join(timeout=120)
+
+
 def measure_idle(args, name, cmd):
     """Server RSS growth per idle keep-alive connection: after one request on each connection,
     then (unless --burst 0) after each connection sent a burst of pipelined requests, read every
@@ -297,6 +334,8 @@ def measure_idle(args, name, cmd):
         with socket.create_connection(("127.0.0.1", srv.port)) as s:  # warm lazy initialisation
             s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             s.recv(4096)
+        if args.warm_bytes:
+            warm_pools(srv.port, args.warm_bytes)
         time.sleep(0.5)
         before = srv.rss_kib()
         client = subprocess.Popen(
@@ -454,6 +493,12 @@ def parse_args(argv):
                          "once more (0: skip; default 600)")
     ap.add_argument("--no-syscalls", action="store_true", help="skip the syscalls-per-request runs")
     ap.add_argument("--no-idle", action="store_true", help="skip the idle-connection memory test")
+    ap.add_argument("--warm-bytes", type=int, default=32 << 20,
+                    help="pipelined request bytes sent through one connection before the first "
+                         "RSS reading of the idle test (default 32 MiB; 0: none)")
+    ap.add_argument("--memory-only", action="store_true",
+                    help="only the idle-connection memory test (RSS before/after opening "
+                         "--idle-connections, and after a --burst): prints, writes nothing")
     ap.add_argument("--quick", action="store_true",
                     help="about half a minute: 500 connections, 1 round of 3 s (+1 s warm-up) "
                          "per server and mode, no syscall/idle runs; results go to "
@@ -581,6 +626,11 @@ def main(argv):
 
     commands.update(args.extra_server)
     commands = {name: commands[name] for name in args.servers}  # tables follow --servers' order
+    if args.memory_only:
+        for name in args.servers:
+            m = measure_idle(args, name, commands[name])
+            log(f"idle     {name:<11} {json.dumps(m)}")
+        return 0
     scenarios = [(c, m) for c in args.connections for m in args.modes]
     total = len(scenarios) * len(args.servers) * args.rounds
     log(f"{total} runs of {args.duration:g} s (+{args.warmup:g} s warm-up): servers on CPUs "
