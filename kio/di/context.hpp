@@ -76,7 +76,7 @@ class Context {
  private:
   friend struct detail::ContextAccess;
   Context(detail::Node* n, detail::Partition* p)
-      : node_(n), part_(p), scope_(detail::shutdown_token_of(p), n->def->name()) {}
+      : node_(n), part_(p), scope_(detail::shutdown_token_of(p), n->def) {}
   ~Context() = default;
 
   detail::Node* node_;

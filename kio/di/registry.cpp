@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <numeric>
 #include <set>
@@ -32,10 +33,8 @@ Task<void> stop_partition(Partition* p) {
   co_await p->quiesce();
 }
 
-std::vector<unsigned> all_of(std::size_t n) {
-  std::vector<unsigned> v(n);
-  std::iota(v.begin(), v.end(), 0u);
-  return v;
+detail::Cores all_of(std::size_t n) {
+  return detail::Cores{0, static_cast<unsigned>(n)};
 }
 
 std::string instance_label(const ServiceDef& d, const InstanceInfo& i) {
@@ -67,7 +66,7 @@ Registry::~Registry() {
   for (std::uint32_t i = 0; i < defs_.size(); ++i) {
     ServiceDef* d = defs_[i];
     d->meta->destroy_factory(d->factory());
-    delete d->extras;
+    if (d->extras) d->extras->~DefExtras();
     d->~ServiceDef();  // the arena frees the memory
   }
 }
@@ -94,12 +93,26 @@ ServiceId Registry::add_def(ServiceDef* def, Placement where, Options opts) {
   def->policy = opts.policy;
   def->primary = opts.primary;
   if (!opts.name.empty() || !opts.qualifier.empty() || !opts.properties.empty() ||
-      !opts.filters.empty())
-    def->extras = new detail::DefExtras{std::move(opts.name), std::move(opts.qualifier),
-                                        std::move(opts.properties), std::move(opts.filters)};
+      !opts.filters.empty()) {
+    auto text = [this](const std::string& s) {
+      if (s.empty()) return std::string_view();
+      char* p = static_cast<char*>(arena_.allocate(s.size(), 1));
+      std::memcpy(p, s.data(), s.size());
+      return std::string_view(p, s.size());
+    };
+    auto* x = ::new (arena_.allocate(sizeof(detail::DefExtras), alignof(detail::DefExtras)))
+        detail::DefExtras{std::move(opts.properties), text(opts.name), text(opts.qualifier)};
+    if (!opts.filters.empty()) {
+      x->filters = static_cast<Filter*>(
+          arena_.allocate(sizeof(Filter) * opts.filters.size(), alignof(Filter)));
+      for (Filter& f : opts.filters)
+        ::new (&x->filters[x->n_filters++]) Filter(std::move(f));
+    }
+    def->extras = x;
+  }
   auto discard = [def] {
     def->meta->destroy_factory(def->factory());
-    delete def->extras;
+    if (def->extras) def->extras->~DefExtras();
     def->~ServiceDef();
   };
   if (phase_ == Phase::stopping || phase_ == Phase::stopped) {
@@ -149,8 +162,9 @@ Task<StartReport> Registry::start() {
   stop_done_ = std::make_unique<Event>();
   parts_.reserve(cores);
   for (unsigned c = 0; c < cores; ++c)
-    parts_.push_back(std::make_unique<Partition>(*this, c, parts_, opts_.time_starts));
-  const std::vector<unsigned> all = all_of(cores);
+    parts_.push_back(
+        std::make_unique<Partition>(*this, c, parts_, opts_.time_starts, opts_.time_sync_starts));
+  const detail::Cores all = all_of(cores);
   // Phase 1: every core builds its instances and edges (reads defs and res only).
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { parts_[c]->instantiate(defs, res, true); });
@@ -170,7 +184,9 @@ Task<StartReport> Registry::start() {
 Task<StartReport> Registry::report() {
   std::vector<std::vector<detail::InstanceRecord>> per(parts_.size());
   co_await detail::on_each(all_of(parts_.size()), [&](unsigned c) -> Task<void> {
-    co_await kio::submit_to(c, [&, c] { parts_[c]->collect(per[c], nullptr, true); });
+    co_await kio::submit_to(c, [&, c] {
+      if (parts_[c]->troubled()) parts_[c]->collect(per[c], nullptr, true);
+    });
   });
   StartReport r;
   for (auto& v : per)
@@ -220,7 +236,7 @@ Task<void> Registry::stop_here() {
   {
     auto lock = co_await plan_mu_->lock();  // a plan operation in progress finishes first
   }
-  const std::vector<unsigned> all = all_of(parts_.size());
+  const detail::Cores all = all_of(parts_.size());
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { return stop_partition(parts_[c].get()); });
   });
@@ -238,14 +254,11 @@ Task<void> Registry::stop_here() {
   stop_done_->set();
 }
 
-std::vector<unsigned> Registry::cores_of(const ServiceDef& d, unsigned core) const {
-  if (core != all_cores) {
-    if (core >= parts_.size()) return {};
-    return {core};
-  }
+detail::Cores Registry::cores_of(const ServiceDef& d, unsigned core) const noexcept {
+  if (core != all_cores) return core < parts_.size() ? detail::Cores{core, 1} : detail::Cores{};
   if (d.where.every_core() || d.sharing == Sharing::per_requester) return all_of(parts_.size());
   if (d.where.core() >= parts_.size()) return {};
-  return {d.where.core()};
+  return detail::Cores{d.where.core(), 1};
 }
 
 Task<void> Registry::request(Op op, ServiceId id, unsigned core) {
@@ -255,7 +268,7 @@ Task<void> Registry::request(Op op, ServiceId id, unsigned core) {
   const unsigned here = kio::this_core();
   const CancelToken tok = co_await kio::this_cancel_token();
   const bool wait = !(here < parts_.size() && parts_[here]->in_transition(tok));
-  const std::vector<unsigned> cores = cores_of(*d, core);
+  const detail::Cores cores = cores_of(*d, core);
   co_await detail::on_each(cores, [&](unsigned c) -> Task<void> {
     if (c == here)
       co_await parts_[c]->request(op, id.index, wait);
@@ -331,7 +344,7 @@ Task<void> Registry::add_later(ServiceDef* def, detail::Resolution res,
                                std::vector<detail::ConsumerSlot> consumers) {
   auto lock = co_await plan_mu_->lock();
   if (phase_ == Phase::running && !def->removed) {
-    const std::vector<unsigned> all = all_of(parts_.size());
+    const detail::Cores all = all_of(parts_.size());
     ServiceDef* one[1] = {def};
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] {

@@ -52,6 +52,7 @@
 #include "kio/di/detail/arena.hpp"
 #include "kio/di/detail/def_table.hpp"
 #include "kio/di/detail/factory.hpp"
+#include "kio/di/detail/on_each.hpp"
 #include "kio/di/detail/partition.hpp"
 #include "kio/di/detail/plan.hpp"
 #include "kio/di/errors.hpp"
@@ -173,7 +174,7 @@ class Registry {
   Task<void> remove_here(ServiceId id);
   Task<void> stop_here();
   Task<StartReport> report();
-  std::vector<unsigned> cores_of(const detail::ServiceDef& d, unsigned core) const;
+  detail::Cores cores_of(const detail::ServiceDef& d, unsigned core) const noexcept;
   void require_started(const char* what) const;
 
   RegistryOptions opts_;

@@ -64,9 +64,7 @@ Task<std::vector<ServiceInfo>> Registry::snapshot() {
   std::vector<std::vector<detail::InstanceRecord>> per(parts_.size());
   std::vector<std::vector<detail::EdgeRecord>> edges(parts_.size());
   if (!parts_.empty()) {
-    std::vector<unsigned> all(parts_.size());
-    for (unsigned c = 0; c < all.size(); ++c)
-      all[c] = c;
+    const detail::Cores all{0, static_cast<unsigned>(parts_.size())};
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] { parts_[c]->collect(per[c], &edges[c], false); });
     });
@@ -160,9 +158,7 @@ Task<std::string> Registry::dump(DumpFormat format) {
   }
   std::vector<std::vector<detail::EdgeRecord>> edges(parts_.size());
   if (!parts_.empty()) {
-    std::vector<unsigned> all(parts_.size());
-    for (unsigned c = 0; c < all.size(); ++c)
-      all[c] = c;
+    const detail::Cores all{0, static_cast<unsigned>(parts_.size())};
     std::vector<std::vector<detail::InstanceRecord>> ignore(parts_.size());
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] { parts_[c]->collect(ignore[c], &edges[c], true); });

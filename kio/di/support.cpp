@@ -103,6 +103,7 @@ void Properties::put(std::string_view key, Value v) {
       old = std::move(v);
       return;
     }
+  if (items_.empty()) items_.reserve(2);  // most services have one or two keys
   items_.emplace_back(std::string(key), std::move(v));
 }
 

@@ -40,11 +40,18 @@ enum class Want : std::uint8_t { up, down, gone };
 enum class Class : std::uint8_t { pending, active, broken, off };
 enum class SlotStatus : std::uint8_t { satisfied, pending, broken, off };
 
+/// What a registration has beyond the defaults; lives in the registry's arena, with the name's
+/// and qualifier's characters and the filters (only what was given costs memory).
 struct DefExtras {
-  std::string name;
-  std::string qualifier;
   Properties properties;
-  std::vector<Filter> filters;
+  std::string_view name;
+  std::string_view qualifier;
+  Filter* filters = nullptr;
+  std::uint32_t n_filters = 0;
+  ~DefExtras() {
+    for (std::uint32_t i = 0; i < n_filters; ++i)
+      filters[i].~Filter();
+  }
 };
 
 struct ServiceDef {
@@ -66,7 +73,8 @@ struct ServiceDef {
   }
   const Properties& properties() const noexcept;
   std::span<const Filter> filters() const noexcept {
-    return extras ? std::span<const Filter>(extras->filters) : std::span<const Filter>();
+    return extras ? std::span<const Filter>(extras->filters, extras->n_filters)
+                  : std::span<const Filter>();
   }
   void* factory() noexcept { return reinterpret_cast<char*>(this) + meta->factory_offset; }
   /// Index of `type` among the published interfaces, or -1.

@@ -4,7 +4,6 @@
 
 #include <coroutine>
 #include <exception>
-#include <span>
 
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/spawn.hpp"
@@ -12,10 +11,29 @@
 
 namespace kio::di::detail {
 
+/// A contiguous range of core numbers (no allocation).
+struct Cores {
+  unsigned first = 0;
+  unsigned count = 0;
+  struct iterator {
+    unsigned c;
+    unsigned operator*() const noexcept { return c; }
+    iterator& operator++() noexcept {
+      ++c;
+      return *this;
+    }
+    bool operator==(const iterator&) const = default;
+  };
+  iterator begin() const noexcept { return {first}; }
+  iterator end() const noexcept { return {first + count}; }
+  std::size_t size() const noexcept { return count; }
+};
+
 template <class Body>
-Task<void> on_each(std::span<const unsigned> cores, Body body) {
+Task<void> on_each(Cores cores, Body body) {
+  if (cores.size() == 0) co_return;
   if (cores.size() == 1) {  // the common single-core case: no extra task
-    co_await body(cores[0]);
+    co_await body(cores.first);
     co_return;
   }
   struct Join {

@@ -185,8 +185,8 @@ Runner run_teardown(Partition* p, Node* n, bool stop_hook, bool failed) {
 // ---- queue and pump
 // ------------------------------------------------------------------------------
 
-void Partition::NodeQueue::push(Node* n) {
-  if (tail_ - head_ == (buf_ ? mask_ + 1 : 0)) {
+void Partition::NodeQueue::grow() {
+  {
     const std::size_t cap = buf_ ? (mask_ + 1) * 2 : 256;
     auto next = std::make_unique<Node*[]>(cap);
     const std::size_t size = tail_ - head_;
@@ -197,13 +197,6 @@ void Partition::NodeQueue::push(Node* n) {
     head_ = 0;
     tail_ = size;
   }
-  buf_[tail_++ & mask_] = n;
-}
-
-void Partition::enqueue(Node& n) {
-  if (n.has(node_flag::queued)) return;
-  n.set(node_flag::queued);
-  work_.push(&n);
 }
 
 void Partition::pump() {
@@ -313,7 +306,7 @@ void Partition::apply(const Request& r) {
       });
       break;
   }
-  check_waiters(r.service);
+  if (waiters_) check_waiters(r.service);
 }
 
 Task<void> Partition::request(Op op, std::uint32_t service, bool wait) {
@@ -401,7 +394,7 @@ bool Partition::removed(std::uint32_t service) const noexcept {
   return removed_.count(service) != 0;
 }
 
-void Partition::note(Node& n) {
+void Partition::noted(Node& n) {
   if (waiters_) check_waiters(n.def->index);
   if (n.extras && !n.extras->mirrors.empty()) announce(n);  // mirrors show the state too
 }
@@ -493,6 +486,7 @@ void Partition::rest_state(Node& n) {
   } else if (n.unmet_broken) {
     st = State::blocked;
     c = Class::broken;
+    troubled_ = true;
   } else if (n.unmet_off) {
     st = State::waiting;
     c = Class::off;
@@ -645,6 +639,7 @@ void Partition::settle(Node& n) noexcept {
 }
 
 void Partition::set_error(Node& n, std::string msg) {
+  troubled_ = true;
   if (!n.extras) n.extras = new NodeExtras();
   n.extras->error = std::move(msg);
 }
@@ -674,8 +669,9 @@ void Partition::begin_start(Node& n) {
     m.make_context(n.ctx_storage(), &n, this);
     n.set(node_flag::context);
   }
-  const std::uint64_t t0 = time_starts_ ? stamp() : 0;
-  if (!m.build_is_async && m.start_kind != HookKind::async) {
+  const bool sync = !m.build_is_async && m.start_kind != HookKind::async;
+  const std::uint64_t t0 = (sync ? time_sync_starts_ : time_starts_) ? stamp() : 0;
+  if (sync) {
     std::string err;
     const char* stage = "factory";
     try {
@@ -702,7 +698,7 @@ void Partition::begin_start(Node& n) {
 
 void Partition::finish_start(Node& n, std::string err, std::uint64_t t0) {
   n.clear(node_flag::busy);
-  if (time_starts_) n.start_seconds = static_cast<float>(stamp() - t0);  // ticks; see collect()
+  if (t0 != 0) n.start_seconds = static_cast<float>(stamp() - t0);  // ticks; see collect()
   if (err.empty()) {
     n.state = State::active;
     note(n);
@@ -867,8 +863,12 @@ void Partition::begin() {
   for (Edge* e : new_edges_)
     on_class(*e, e->prov->cls);
   new_edges_.clear();
-  for (Node* n : new_nodes_)
-    enqueue(*n);
+  for (Node* n : new_nodes_) {
+    // One waiting only for providers that are on their way is left alone: they queue it when
+    // they change. Everything else gets a first step (start it, or settle it as blocked/off).
+    if (n->unmet_off || n->unmet_broken || (n->unmet_pending == 0 && n->order == 0)) enqueue(*n);
+    if (waiters_) check_waiters(n->def->index);  // waits registered before it existed
+  }
   std::vector<Node*>().swap(new_nodes_);  // transient: give the memory back
   std::vector<MirrorNode*>().swap(new_mirrors_);
   std::vector<Edge*>().swap(new_edges_);

@@ -42,6 +42,7 @@
 #include "kio/di/detail/node.hpp"
 #include "kio/di/detail/plan.hpp"
 #include "kio/di/detail/remote_target.hpp"
+#include "kio/di/detail/slab.hpp"
 #include "kio/di/events.hpp"
 #include "kio/di/snapshot.hpp"
 #include "kio/sync/event.hpp"
@@ -69,7 +70,7 @@ struct EdgeRecord {
 class Partition {
  public:
   Partition(Registry& reg, unsigned core, std::vector<std::unique_ptr<Partition>>& all,
-            bool time_starts);
+            bool time_starts, bool time_sync_starts);
   Partition(const Partition&) = delete;
   Partition& operator=(const Partition&) = delete;
   ~Partition();
@@ -104,6 +105,9 @@ class Partition {
   Task<void> remove_service(std::uint32_t service);
   /// Whether this partition has anything still to do (for the final quiescence check).
   bool quiet() const noexcept;
+  /// Whether an instance here has been failed or blocked at some point (start()'s report
+  /// only looks at every instance when one has).
+  bool troubled() const noexcept { return troubled_; }
 
   // ---- requests ------------------------------------------------------------------------------
   /// Queues a request for the instances of `service` here; runs after the current step.
@@ -167,7 +171,11 @@ class Partition {
   class NodeQueue {
    public:
     bool empty() const noexcept { return head_ == tail_; }
-    void push(Node* n);
+    void push(Node* n) {
+      if (tail_ - head_ == (buf_ ? mask_ + 1 : 0)) [[unlikely]]
+        grow();
+      buf_[tail_++ & mask_] = n;
+    }
     Node* pop() noexcept { return buf_[head_++ & mask_]; }
     void shrink_if_large() noexcept {
       if (empty() && mask_ + 1 > 4096) {
@@ -177,6 +185,7 @@ class Partition {
     }
 
    private:
+    void grow();
     std::unique_ptr<Node*[]> buf_;
     std::size_t mask_ = 0, head_ = 0, tail_ = 0;
   };
@@ -193,7 +202,10 @@ class Partition {
   void free_node(Node* n) noexcept;
   template <class F>
   void for_each_instance(std::uint32_t service, F&& f) {
-    if (service < by_service_.size() && by_service_[service]) f(*by_service_[service]);
+    if (service < by_service_.size() && by_service_[service]) {
+      f(*by_service_[service]);
+      return;  // a service is either shared or per-requester, never both
+    }
     if (dedicated_.empty()) return;
     auto it = dedicated_.find(service);
     if (it == dedicated_.end()) return;
@@ -202,7 +214,11 @@ class Partition {
   }
 
   // the state machine
-  void enqueue(Node& n);
+  void enqueue(Node& n) {
+    if (n.has(node_flag::queued)) return;
+    n.set(node_flag::queued);
+    work_.push(&n);
+  }
   void step(Node& n);
   void step_mirror(MirrorNode& m);
   void apply(const Request& r);
@@ -223,7 +239,11 @@ class Partition {
   void call_hook(Node& n, Edge& e, bool bound);
   void restatus(Node& d, Slot& s) noexcept;
   void settle(Node& n) noexcept;
-  void note(Node& n);
+  /// After a state change: waiters and mirrors (rare) get to look.
+  void note(Node& n) {
+    if (waiters_ || n.extras) noted(n);
+  }
+  void noted(Node& n);
   void check_waiters(std::uint32_t service);
   bool waiter_done(const Waiter& w);
   bool removed(std::uint32_t service) const noexcept;
@@ -263,8 +283,10 @@ class Partition {
   const unsigned core_;
   std::vector<std::unique_ptr<Partition>>& all_;
   const bool time_starts_;
+  const bool time_sync_starts_;
   CancelToken shutdown_;
 
+  Slab slab_;                 // instance nodes (declared first: freed last)
   std::vector<Node*> table_;  // every node here (instances and mirrors), by Node::index
   std::vector<std::uint32_t> free_;
   std::vector<Node*> by_service_;  // shared instance of each service on this core
@@ -281,6 +303,7 @@ class Partition {
   bool pumping_ = false;
   bool pump_scheduled_ = false;
   bool closing_ = false;
+  bool troubled_ = false;
   std::uint32_t gen_ = 0;
   std::size_t running_ = 0;   // instances starting, active or stopping
   std::size_t initial_ = 0;   // instances of start() not settled yet

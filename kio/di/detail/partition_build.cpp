@@ -31,8 +31,12 @@ SlotStatus initial_status(const Slot& s) noexcept {
 }  // namespace
 
 Partition::Partition(Registry& reg, unsigned core, std::vector<std::unique_ptr<Partition>>& all,
-                     bool time_starts)
-    : reg_(reg), core_(core), all_(all), time_starts_(time_starts) {}
+                     bool time_starts, bool time_sync_starts)
+    : reg_(reg),
+      core_(core),
+      all_(all),
+      time_starts_(time_starts),
+      time_sync_starts_(time_sync_starts) {}
 
 Partition::~Partition() {
   for (Node* n : table_) {
@@ -55,15 +59,14 @@ void Partition::free_node(Node* n) noexcept {
     delete static_cast<MirrorNode*>(n);
     return;
   }
-  const std::size_t align = n->def->meta->node_align;
+  const ServiceMeta& m = *n->def->meta;
   n->~Node();
-  ::operator delete(static_cast<void*>(n), std::align_val_t(align));
+  slab_.deallocate(n, m.node_size, m.node_align);
 }
 
 Node* Partition::create_node(ServiceDef* def, Node* requester, bool initial) {
   const ServiceMeta& m = *def->meta;
-  void* mem = ::operator new(m.node_size, std::align_val_t(m.node_align));
-  Node* n = ::new (mem) Node();
+  Node* n = ::new (slab_.allocate(m.node_size, m.node_align)) Node();
   n->def = def;
   n->core = static_cast<std::uint16_t>(core_);
   n->nslots = m.n_slots;
@@ -252,6 +255,10 @@ void Partition::instantiate(std::span<ServiceDef* const> defs, const Resolution&
   for (ServiceDef* d : defs)
     top = std::max(top, d->index + 1);
   if (by_service_.size() < top) by_service_.resize(top, nullptr);
+  if (defs.size() > 1) {  // start(): about one node per service, twice with per-requester ones
+    table_.reserve(table_.size() + defs.size());
+    new_nodes_.reserve(defs.size());
+  }
   const std::size_t first = new_nodes_.size();
   for (ServiceDef* d : defs)
     if (d->sharing == Sharing::shared && d->where.includes(core_))

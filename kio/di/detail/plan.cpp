@@ -183,7 +183,7 @@ void Plan::resolve_slot(const ServiceDef& d, unsigned k, unsigned cores, bool st
     }
     if (chosen.size() > 1) {
       if (chosen[0]->primary && !chosen[1]->primary) {
-        chosen.resize(1);
+        chosen.erase(chosen.begin() + 1, chosen.end());
       } else {
         report(Problem::Kind::ambiguous, std::to_string(chosen.size()) + " providers (" +
                                              list(chosen) + "); use named<>/where<>/primary");
@@ -212,7 +212,7 @@ void Plan::resolve_slot(const ServiceDef& d, unsigned k, unsigned cores, bool st
       const std::size_t primaries = static_cast<std::size_t>(std::count_if(
           chosen.begin(), chosen.end(), [](const ServiceDef* p) { return p->primary; }));
       if (primaries == 1) {
-        chosen.resize(1);
+        chosen.erase(chosen.begin() + 1, chosen.end());
       } else {
         report(Problem::Kind::ambiguous,
                std::to_string(primaries > 1 ? primaries : chosen.size()) +
@@ -253,6 +253,11 @@ std::vector<Problem> Plan::check_all(std::span<ServiceDef* const> defs, unsigned
   std::vector<Problem> problems;
   out = Resolution{};
   out.dense.assign(defs.size(), Resolution::none);
+  std::size_t slots = 0;
+  for (const ServiceDef* d : defs)
+    slots += d->meta->n_slots;
+  out.off.reserve(defs.size() + slots);
+  out.providers.reserve(slots);
   std::vector<ServiceDef*> chosen;
   for (ServiceDef* d : defs) {
     if (d->removed) continue;

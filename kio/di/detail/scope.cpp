@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "kio/core/detail/log.hpp"
+#include "kio/di/detail/node.hpp"
 #include "kio/sync/task_group.hpp"
 
 namespace kio::di::detail {
@@ -14,7 +15,7 @@ TaskScope::~TaskScope() {
     kio::detail::log(
         "kio::di: {}: its Context was destroyed with {} task(s) running; this is a "
         "kio::di bug. Terminating.",
-        owner_, running_);
+        owner_->name(), running_);
     std::terminate();
   }
   while (head_)  // the promise destructor unlinks
@@ -29,13 +30,13 @@ std::coroutine_handle<> TaskScope::child_done(std::coroutine_handle<ScopeChildPr
       std::rethrow_exception(p.error);
     } catch (const std::system_error& e) {
       if (e.code() != std::errc::operation_canceled)  // cancelled by the service's stop: expected
-        kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_,
+        kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
                          e.what());
     } catch (const std::exception& e) {
-      kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_,
+      kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
                        e.what());
     } catch (...) {
-      kio::detail::log("kio::di: a task {} spawned through its Context threw", owner_);
+      kio::detail::log("kio::di: a task {} spawned through its Context threw", owner_->name());
     }
   }
   h.destroy();

@@ -22,6 +22,7 @@ namespace kio::di::detail {
 
 class TaskScope;
 class ScopeChild;
+struct ServiceDef;
 
 struct ScopeChildPromise : kio::detail::PromiseBase {
   template <class... A>
@@ -69,18 +70,20 @@ ScopeChild scope_child(TaskScope& /*read by the promise*/, Task<T> task) {
 
 class TaskScope {
  public:
-  TaskScope(CancelToken parent, std::string_view owner) : src_(parent), owner_(owner) {}
+  /// `owner` names the service in log lines (read only when something is logged).
+  TaskScope(CancelToken parent, const ServiceDef* owner)
+      : src_(parent), owner_(owner), ex_(&kio::detail::this_executor("kio::di::Context")) {}
   TaskScope(const TaskScope&) = delete;
   TaskScope& operator=(const TaskScope&) = delete;
   ~TaskScope();
 
+  /// Call on the scope's core (where it was created).
   template <class T>
   void spawn(Task<T> task) {
-    kio::detail::Executor& ex = kio::detail::this_executor("kio::di::Context::spawn");
     auto h = scope_child(*this, std::move(task)).release();
     h.promise().token = src_.token();
     link(h.promise());
-    ex.schedule(h);
+    ex_->schedule(h);
   }
   void cancel() noexcept { src_.request_cancel(); }
   CancelToken token() noexcept { return src_.token(); }
@@ -116,7 +119,8 @@ class TaskScope {
   std::coroutine_handle<> child_done(std::coroutine_handle<ScopeChildPromise> h) noexcept;
 
   CancelSource src_;
-  std::string_view owner_;
+  const ServiceDef* owner_;
+  kio::detail::Executor* ex_;
   ScopeChildPromise* head_ = nullptr;
   std::size_t running_ = 0;
   std::coroutine_handle<> joiner_{};
