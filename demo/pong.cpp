@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   http::Router router;
   router.post("/ping", ping);
   http::ServerOptions options;
-  options.port = static_cast<std::uint16_t>(port);
+  options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   http::Server server(std::move(router), options);
 
   kio::RuntimeOptions ro;

@@ -1,13 +1,16 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
-//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo]
+//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
+//   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
+//   with sendfile, or with --splice through a pipe on the ring.
 // Runs one listener per core; Ctrl-C stops it.
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <string_view>
 #include <system_error>
 
@@ -27,7 +30,10 @@ http::Response echo(http::Request& req) {
 }
 
 [[noreturn]] void usage() {
-  std::fputs("usage: tcp_demo [--port N] [--workers N] [--sqpoll] [--echo]\n", stderr);
+  std::fputs(
+      "usage: tcp_demo [--port N] [--workers N] [--sqpoll] [--echo] [--static DIR "
+      "[--splice]]\n",
+      stderr);
   std::exit(2);
 }
 
@@ -35,7 +41,8 @@ http::Response echo(http::Request& req) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  bool sqpoll = false, echo_everything = false;
+  bool sqpoll = false, echo_everything = false, splice = false;
+  const char* static_dir = nullptr;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     if (a == "--port" && i + 1 < argc)
@@ -46,6 +53,10 @@ int main(int argc, char** argv) {
       sqpoll = true;
     else if (a == "--echo")
       echo_everything = true;
+    else if (a == "--static" && i + 1 < argc)
+      static_dir = argv[++i];
+    else if (a == "--splice")
+      splice = true;
     else
       usage();
   }
@@ -54,12 +65,20 @@ int main(int argc, char** argv) {
   http::Router router;
   if (echo_everything) {
     router.any("/*path", echo);
+  } else if (static_dir) {
+    try {
+      router.static_dir("/", static_dir);
+    } catch (const std::exception& e) {  // a directory that cannot be opened
+      std::fprintf(stderr, "tcp_demo: %s\n", e.what());
+      return 1;
+    }
   } else {
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
   http::ServerOptions options;
-  options.port = static_cast<std::uint16_t>(port);
+  options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
+  if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);
 
   kio::RuntimeOptions ro;

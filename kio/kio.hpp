@@ -6,6 +6,7 @@
 
 #include "kio/core/core.hpp"
 #include "kio/di/di.hpp"
+#include "kio/fs/fs.hpp"
 #include "kio/http/http.hpp"
 #include "kio/io/io.hpp"
 #include "kio/net/net.hpp"

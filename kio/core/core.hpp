@@ -11,6 +11,7 @@
 // * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
 // * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
 // * kio::timeout       bounds any awaitable; cancels it and waits for it.    (timeout.hpp)
+// * kio::signal/ctrl_c waits for a Unix signal (your own graceful stop).    (signal.hpp)
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
@@ -40,6 +41,7 @@
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"
 #include "kio/core/sharded.hpp"
+#include "kio/core/signal.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/spawn_on.hpp"

@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 #include <pthread.h>
 #include <sched.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,6 +10,7 @@
 #include <mutex>
 
 #include "kio/core/detail/log.hpp"
+#include "kio/core/detail/signal_hub.hpp"
 #include "kio/core/this_core.hpp"
 
 namespace kio {
@@ -71,57 +71,54 @@ Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
     executors_[me]->connect(peers, std::move(out), std::move(in), &shutdown_sync_);
   }
   shutdown_sync_.participants = n;
-
-  if (opts_.stop_on_signals) setup_signals();  // before the threads: they inherit the mask
+  static std::atomic<std::uint32_t> runtimes{0};
+  shutdown_sync_.runtime_tag = runtimes.fetch_add(1, std::memory_order_relaxed) + 1;
 
   // Start the workers; each creates its ring on its own thread and reports back. They enter
   // their loops only once every ring exists.
-  std::atomic<int> ready{0};
   std::vector<std::exception_ptr> errors(n);
-  for (unsigned i = 0; i < n; ++i)
-    threads_.emplace_back([this, i, &ready, &errors] { worker_main(i, ready, errors[i]); });
-  for (int r; (r = ready.load(std::memory_order_acquire)) < static_cast<int>(n);)
-    ready.wait(r, std::memory_order_acquire);
-  for (auto& e : errors) {
-    if (e) {
-      go_.store(2, std::memory_order_release);
-      go_.notify_all();
-      join();
-      if (signal_fd_ >= 0) ::close(signal_fd_);
-      if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_sigmask_, nullptr);
-      std::rethrow_exception(e);
+  std::exception_ptr spawn_error;
+  for (unsigned i = 0; i < n && !spawn_error; ++i) {
+    try {
+      threads_.emplace_back([this, i, &errors] { worker_main(i, errors[i]); });
+    } catch (const std::system_error& e) {
+      spawn_error = std::make_exception_ptr(SetupError(
+          e.code(), fmt::format("kio: starting worker thread {} of {} failed: {}; use fewer "
+                                "workers or raise the thread limit (`ulimit -u`, systemd TasksMax)",
+                                i, n, e.what())));
     }
   }
-  if (signal_fd_ >= 0) executors_[0]->watch_signals(signal_fd_);
+  const int started = static_cast<int>(threads_.size());
+  for (int r; (r = ready_.load(std::memory_order_acquire)) < started;)
+    ready_.wait(r, std::memory_order_acquire);
+  if (!spawn_error)
+    for (auto& e : errors)
+      if (e) spawn_error = e;
+  if (!spawn_error && opts_.stop_on_signals) {
+    try {
+      detail::SignalHub::get().add_stopper(this);
+    } catch (...) {
+      spawn_error = std::current_exception();
+    }
+  }
+  if (spawn_error) {
+    go_.store(2, std::memory_order_release);
+    go_.notify_all();
+    join();
+    detail::SignalHub::get().remove_runtime(this);
+    std::rethrow_exception(spawn_error);
+  }
   go_.store(1, std::memory_order_release);
   go_.notify_all();
 }
 
 Runtime::~Runtime() {
   stop();
-  if (signal_fd_ >= 0) ::close(signal_fd_);
-  if (signals_blocked_) pthread_sigmask(SIG_SETMASK, &old_sigmask_, nullptr);
+  // After the workers are gone: a signal during stop() still stops (or, a second time, exits).
+  detail::SignalHub::get().remove_runtime(this);
 }
 
-void Runtime::setup_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  if (int e = pthread_sigmask(SIG_BLOCK, &set, &old_sigmask_); e != 0)
-    throw SetupError(std::error_code(e, std::system_category()),
-                     "kio: blocking SIGINT/SIGTERM failed; set stop_on_signals = false");
-  signals_blocked_ = true;
-  signal_fd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-  if (signal_fd_ < 0) {
-    const int e = errno;
-    throw SetupError(
-        std::error_code(e, std::system_category()),
-        fmt::format("kio: signalfd failed: {}; set stop_on_signals = false", std::strerror(e)));
-  }
-}
-
-void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_ptr& error) {
+void Runtime::worker_main(unsigned i, std::exception_ptr& error) {
   detail::Executor& ex = *executors_[i];
   char name[16];
   std::snprintf(name, sizeof name, "kio-w%u", i);
@@ -141,9 +138,9 @@ void Runtime::worker_main(unsigned i, std::atomic<int>& ready, std::exception_pt
   } catch (...) {
     error = std::current_exception();
   }
-  // `ready`/`error` live in the constructor's frame: do not touch them after this.
-  ready.fetch_add(1, std::memory_order_release);
-  ready.notify_all();
+  // `error` lives in the constructor's frame: do not touch it after this.
+  ready_.fetch_add(1, std::memory_order_release);
+  ready_.notify_all();
   for (int g; (g = go_.load(std::memory_order_acquire)) == 0;)
     go_.wait(g);
   if (go_.load(std::memory_order_acquire) == 1) ex.run();
@@ -165,16 +162,22 @@ void Runtime::run_blocking(detail::RootTask root, detail::BlockOnBase& st) {
   if (!st.ex->inject(&st)) {
     detail::RootTask unstarted(std::exchange(st.frame, {}));  // frees it: reports `abandoned`
   }
-  for (int s; (s = st.status.load(std::memory_order_acquire)) == detail::BlockOnBase::running;)
-    st.status.wait(s, std::memory_order_acquire);
-  if (st.status.load(std::memory_order_acquire) == detail::BlockOnBase::abandoned)
+  std::unique_lock lock(st.mu);
+  st.cv.wait(lock, [&] { return st.status != detail::BlockOnBase::running; });
+  if (st.status == detail::BlockOnBase::abandoned)
     throw std::system_error(std::make_error_code(std::errc::operation_canceled),
                             "kio: the runtime stopped before block_on's task finished");
 }
 
 void Runtime::request_stop() noexcept {
+  // One deadline for every core, fixed before any of them sees the request.
+  detail::Executor::arm_grace_deadline(shutdown_sync_, detail::Clock::now() + opts_.shutdown_grace);
   for (auto& e : executors_)
     e->request_stop();
+}
+
+bool Runtime::stop_requested() const noexcept {
+  return shutdown_sync_.deadline.load(std::memory_order_acquire) != 0;
 }
 
 void Runtime::stop() {

@@ -11,15 +11,17 @@
 // constructor throw kio::SetupError with a message that says what to change.
 // Threading: block_on, request_stop and stop are safe from any non-worker thread; request_stop
 // also from workers. Only the thread that owns the Runtime may destroy it.
-// Shutdown: stop() cancels every core's shutdown token (the ambient token of all root tasks),
-// lets tasks finish for up to `shutdown_grace`, then cancels all in-flight I/O, waits for the
-// kernel's completions, destroys every remaining frame and joins the threads.
+// Shutdown: stop() cancels every core's shutdown token (the ambient token of all root tasks) and
+// lets tasks finish for up to `shutdown_grace`; meanwhile every core keeps serving cross-core work
+// (submit_to, spawn_on, Sharded::stop) until all cores are done, so cleanup that spans cores
+// works. Then it cancels all in-flight I/O, waits for the kernel's completions, destroys every
+// remaining frame and joins the threads.
 #pragma once
 
-#include <signal.h>
-
 #include <atomic>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <stdexcept>
@@ -40,15 +42,20 @@ namespace detail {
 /// Where block_on's result travels from worker 0 back to the blocked caller.
 struct BlockOnBase : Injected {
   enum : int { running = 0, finished = 1, abandoned = 2 };
-  std::atomic<int> status{running};
+  // The worker notifies while holding `mu`, and the caller returns (destroying this state) only
+  // after it re-acquired `mu`: the worker is then done with it.
+  std::mutex mu;
+  std::condition_variable cv;
+  int status = running;
   bool body_done = false;
   std::exception_ptr error;
   RootTask::handle_type frame{};
   Executor* ex = nullptr;
   static void on_exit(void* self) noexcept {
     auto* st = static_cast<BlockOnBase*>(self);
-    st->status.store(st->body_done ? finished : abandoned, std::memory_order_release);
-    st->status.notify_one();  // the caller may return right away: do not touch *st after this
+    std::lock_guard lock(st->mu);
+    st->status = st->body_done ? finished : abandoned;
+    st->cv.notify_one();
   }
 };
 
@@ -108,6 +115,8 @@ class Runtime {
 
   /// Starts a graceful stop of every worker and returns at once. Safe from any thread.
   void request_stop() noexcept;
+  /// True once request_stop (or stop, or a signal) asked this runtime to stop.
+  bool stop_requested() const noexcept;
   /// Graceful stop, then joins the workers. Idempotent. Not from a worker thread.
   void stop();
   /// Blocks until the runtime stops (request_stop from anywhere, or a signal with
@@ -124,8 +133,7 @@ class Runtime {
 
  private:
   void run_blocking(detail::RootTask root, detail::BlockOnBase& st);
-  void worker_main(unsigned i, std::atomic<int>& ready, std::exception_ptr& error);
-  void setup_signals();
+  void worker_main(unsigned i, std::exception_ptr& error);
   void join();
 
   RuntimeOptions opts_;
@@ -133,11 +141,9 @@ class Runtime {
   std::vector<std::unique_ptr<detail::Executor>> executors_;
   std::vector<std::unique_ptr<detail::MailRing>> rings_;  // [src * workers + dst]
   detail::ShutdownSync shutdown_sync_;
-  std::atomic<int> go_{0};  // 0: wait, 1: run the loop, 2: setup failed, exit
+  std::atomic<int> ready_{0};  // workers that finished their setup
+  std::atomic<int> go_{0};     // 0: wait, 1: run the loop, 2: setup failed, exit
   std::vector<std::thread> threads_;
-  int signal_fd_ = -1;
-  bool signals_blocked_ = false;
-  sigset_t old_sigmask_{};
 };
 
 }  // namespace kio

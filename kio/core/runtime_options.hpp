@@ -28,7 +28,8 @@ struct RuntimeOptions {
   bool pin = true;
   /// Allow more workers than CPUs in the affinity mask (they then share CPUs round-robin).
   bool oversubscribe = false;
-  /// Submission queue entries per ring (power of two); the completion queue is 4x this.
+  /// Submission queue entries per ring (power of two, at most 16384: the completion queue is 4x
+  /// this and the kernel allows 65536 completion entries).
   unsigned queue_depth = 1024;
   /// How long a stopping runtime lets cancelled tasks finish before destroying their frames.
   std::chrono::milliseconds shutdown_grace{2000};
@@ -43,10 +44,10 @@ struct RuntimeOptions {
   /// default) sleeps at once; a few tens of microseconds cut cross-core latency at the cost of
   /// CPU time while idle.
   std::chrono::microseconds idle_spin{0};
-  /// SIGINT and SIGTERM stop the runtime gracefully (read through a signalfd on worker 0's ring;
-  /// the signals are blocked in the constructing thread and the workers). A second signal exits
-  /// the process at once with status 128 + signal. Construct the Runtime before starting other
-  /// threads, which would otherwise still receive the signals.
+  /// SIGINT and SIGTERM stop the runtime gracefully (a handler installed for the runtime's
+  /// lifetime; signal masks are left alone, so threads and child processes are unaffected). A
+  /// signal that arrives while the runtime is already stopping exits the process at once with
+  /// status 128 + signal. A task awaiting kio::signal/kio::ctrl_c takes the signal instead.
   bool stop_on_signals = false;
 };
 

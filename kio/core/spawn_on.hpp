@@ -12,8 +12,12 @@
 // Lifetime: the frame is created on the calling core and from then on owned by the runtime (see
 // spawn.hpp); arguments must be safe to use from the target core. If the runtime shuts down
 // before the task starts, the frame is destroyed without running.
-// Errors: Result<void> is operation_canceled when the calling core is already stopping (the task
-// is then destroyed, not sent); an exception escaping the task is logged with the target core.
+// Stopping: while the runtime drains (its grace period), spawn_on still delivers: every core keeps
+// serving cross-core work until all cores are done, and the task starts with its core's shutdown
+// token already cancelled, so it should only clean up.
+// Errors: Result<void> is operation_canceled once the calling core tore down (no user code runs
+// then; the task is destroyed, not sent); an exception escaping the task is logged with the target
+// core.
 #pragma once
 
 #include <coroutine>
@@ -35,7 +39,7 @@ class [[nodiscard]] SpawnOnAwaiter {
 
   bool await_ready() noexcept { return false; }
   bool await_suspend(std::coroutine_handle<> h) {
-    if (home_.stopping()) {
+    if (home_.tearing_down()) {
       canceled_ = true;  // root_'s destructor frees the unstarted frame
       return false;
     }

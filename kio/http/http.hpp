@@ -5,6 +5,8 @@
 // * kio::http::Server         listeners on every core, keep-alive, pipelining, timeouts,
 //                             graceful stop.                                        (server.hpp)
 // * kio::http::Router         method + path -> handler, `:param` and `*rest` captures. (router.hpp)
+// * Router::static_dir        files from a directory: ranges, 304s, sent without a user-space
+//                             copy.                                         (static_files.hpp)
 // * kio::http::Handler        `Response(Request&)` (inline fast path) or
 //                             `Task<Response>(Request&)`.                           (handler.hpp)
 // * kio::http::Request        the parsed request; views into the receive buffer.    (request.hpp)
@@ -17,7 +19,7 @@
 //   int main() {
 //     kio::http::Router router;
 //     router.get("/", [](kio::http::Request&) { return kio::http::Response::text("hi"); });
-//     kio::http::Server server(std::move(router), {.port = 8080});
+//     kio::http::Server server(std::move(router), {.address = kio::net::Address::any_v4(8080)});
 //     kio::Runtime rt({.stop_on_signals = true});
 //     return rt.block_on(server.run()) ? 0 : 1;
 //   }
@@ -33,4 +35,5 @@
 #include "kio/http/router.hpp"
 #include "kio/http/server.hpp"
 #include "kio/http/server_options.hpp"
+#include "kio/http/static_files.hpp"
 #include "kio/http/status.hpp"

@@ -3,7 +3,8 @@
 //   kio::http::Limits lim{.max_body = 16 << 20};   // allow 16 MiB uploads
 //
 // Every limit is checked at the byte that crosses it, so a request split anywhere gets the same
-// answer as one delivered whole.
+// answer as one delivered whole. A limit set to its type's maximum means "unlimited" (bounds
+// derived from it saturate).
 // Threading: a plain value, copied into each parser.
 #pragma once
 

@@ -13,6 +13,25 @@ namespace {
 
 using detail::is;
 
+/// a + b, or the maximum when that overflows: a limit may be "unlimited" (the type's maximum),
+/// and a bound computed from it must then be unlimited too, not wrap around (issue 11).
+constexpr std::size_t sat_add(std::size_t a, std::size_t b) noexcept {
+  return b > std::numeric_limits<std::size_t>::max() - a ? std::numeric_limits<std::size_t>::max()
+                                                         : a + b;
+}
+
+/// The end of a scan that may look at most `limit` bytes past `p`, within [p, end).
+constexpr const char* scan_end(const char* p, const char* end, std::size_t limit) noexcept {
+  return static_cast<std::size_t>(end - p) > limit ? p + limit : end;
+}
+
+/// A chunked body's raw size (data, chunk lines, extensions) is bounded by 2 * max_body + 64 KiB.
+constexpr std::uint64_t raw_chunked_limit(std::uint64_t max_body) noexcept {
+  constexpr std::uint64_t slack = 65536;
+  constexpr std::uint64_t top = std::numeric_limits<std::uint64_t>::max();
+  return max_body > (top - slack) / 2 ? top : 2 * max_body + slack;
+}
+
 constexpr bool is_ows(char c) noexcept {
   return c == ' ' || c == '\t';
 }
@@ -81,6 +100,16 @@ bool valid_host(std::string_view h) noexcept {
   for (++i; i < h.size(); ++i)
     if (h[i] < '0' || h[i] > '9') return false;
   return true;
+}
+
+/// authority-form = uri-host ":" port, with a non-empty host and port (RFC 9112 §3.2.3).
+bool valid_authority(std::string_view t) noexcept {
+  std::size_t colon = t.rfind(':');
+  if (colon == std::string_view::npos || colon == 0 || colon + 1 == t.size()) return false;
+  std::string_view host = t.substr(0, colon);
+  if (host.front() == '[' ? host.back() != ']' : host.find(':') != std::string_view::npos)
+    return false;
+  return valid_host(t);
 }
 
 }  // namespace
@@ -190,8 +219,7 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
 
   // method SP
   const char* m = p;
-  const char* mlim =
-      end - m > static_cast<std::ptrdiff_t>(limits_.max_method) ? m + limits_.max_method : end;
+  const char* mlim = scan_end(m, end, limits_.max_method);
   while (p < mlim && is(*p, detail::tchar))
     ++p;
   if (p == end) return Step::more;
@@ -201,8 +229,7 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
 
   // request-target SP
   const char* t = p;
-  const char* tlim =
-      end - t > static_cast<std::ptrdiff_t>(limits_.max_target) ? t + limits_.max_target : end;
+  const char* tlim = scan_end(t, end, limits_.max_target);
   p = detail::skip_target_words(p, tlim);
   while (p < tlim && is(*p, detail::target_char))
     ++p;
@@ -254,6 +281,11 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
   req_.method = method_from_token(req_.method_name);
   req_.target = std::string_view(t, static_cast<std::size_t>(t_end - t));
   req_.version_minor = minor == 0 ? 0 : 1;
+  // CONNECT asks for a tunnel (RFC 9110 §9.3.6), which an origin server does not open: 501, and
+  // close (a client may already be sending tunnel bytes). Its target must be host ":" port
+  // (RFC 9112 §3.2.3); anything else is malformed: 400.
+  if (req_.method == Method::connect)
+    return fail(valid_authority(req_.target) ? Status::not_implemented : Status::bad_request);
   if (!split_target()) return fail(Status::bad_request);
   pos_ = static_cast<std::size_t>(p - base);
   st_.fields_start = pos_;
@@ -264,12 +296,7 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
 /// Checks the request-target form (RFC 9112 §3.2) and splits path and query.
 bool RequestParser::split_target() noexcept {
   std::string_view t = req_.target;
-  if (t[0] == '/') {                            // origin-form
-  } else if (req_.method == Method::connect) {  // authority-form
-    if (!valid_host(t)) return false;
-    req_.path = {};
-    req_.query = {};
-    return true;
+  if (t[0] == '/') {      // origin-form
   } else if (t == "*") {  // asterisk-form
     if (req_.method != Method::options) return false;
     req_.path = t;
@@ -286,6 +313,8 @@ bool RequestParser::split_target() noexcept {
     std::size_t rest = t.find_first_of("/?#", a);
     if (rest == std::string_view::npos) rest = t.size();
     if (rest == a) return false;  // no authority
+    // authority = host [ ":" port ]: no userinfo (RFC 9110 §4.2.4: treat it as an error).
+    if (!valid_host(t.substr(a, rest - a))) return false;
     t = t.substr(rest);
     if (t.empty() || t[0] != '/') {  // "http://h" or "http://h?q": path is "/"
       req_.path = "/";
@@ -308,7 +337,7 @@ bool RequestParser::split_target() noexcept {
 
 RequestParser::Step RequestParser::parse_fields(char* base, const char* end) noexcept {
   auto avail = static_cast<std::size_t>(end - base);
-  std::size_t bound = st_.fields_start + limits_.max_header_bytes;
+  std::size_t bound = sat_add(st_.fields_start, limits_.max_header_bytes);
   const char* lim = base + (bound < avail ? bound : avail);
   // A line cut off at `lim`: wait for more, unless the limit cut it (then it can never fit).
   auto cut = [&]() {
@@ -443,8 +472,11 @@ RequestParser::Step RequestParser::finish_head() noexcept {
   if (st_.has_transfer_encoding) {
     // RFC 9112 §6.1: TE in HTTP/1.0 means faulty framing; TE with CL is a smuggling vector.
     if (!v11 || st_.has_content_length) return fail(Status::bad_request);
-    if (st_.te_unknown) return fail(Status::not_implemented);
+    // §6.3: a request whose final coding is not chunked has no reliable length: 400 and close.
+    // Chunked must also appear once (§6.1). Only then can an unknown coding before it be the
+    // problem: 501 (§6.1).
     if (st_.te_chunked != 1 || st_.te_after_chunked) return fail(Status::bad_request);
+    if (st_.te_unknown) return fail(Status::not_implemented);
   }
   if (!v11) {
     req_.expect_continue = false;  // HTTP/1.0 clients do not know 100 (RFC 9110 §10.1.1)
@@ -514,11 +546,12 @@ RequestParser::Step RequestParser::parse_chunked(char* base, const char* end) no
   }
 }
 
-/// chunk-size [ chunk-ext ] CRLF, where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] ).
+/// chunk-size [ chunk-ext ] CRLF, where chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )
+/// (RFC 9112 §7.1.1): whitespace may precede a ';' or surround an '=', never the CRLF.
 RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char* end) noexcept {
   const char* p = base + pos_;
   auto avail = static_cast<std::size_t>(end - base);
-  std::size_t bound = pos_ + limits_.max_chunk_line;
+  std::size_t bound = sat_add(pos_, limits_.max_chunk_line);
   const char* lim = base + (bound < avail ? bound : avail);
   auto cut = [&]() { return bound <= avail ? fail(Status::bad_request) : Step::more; };
 
@@ -534,10 +567,14 @@ RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char*
   if (p == lim) return cut();
   if (p == d) return fail(Status::bad_request);
   for (;;) {
+    const char* ws = p;
     while (p < lim && is_ows(*p))
       ++p;
     if (p == lim) return cut();
-    if (*p == '\r') break;
+    if (*p == '\r') {
+      if (p != ws) return fail(Status::bad_request);  // "4 \r\n": BWS only before ';'
+      break;
+    }
     if (*p != ';') return fail(Status::bad_request);
     ++p;
     while (p < lim && is_ows(*p))
@@ -547,11 +584,12 @@ RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char*
       ++p;
     if (p == lim) return cut();
     if (p == n) return fail(Status::bad_request);
-    while (p < lim && is_ows(*p))
-      ++p;
-    if (p == lim) return cut();
-    if (*p != '=') continue;
-    ++p;
+    const char* eq = p;  // BWS "=": look past the whitespace, keep it unless '=' follows
+    while (eq < lim && is_ows(*eq))
+      ++eq;
+    if (eq == lim) return cut();
+    if (*eq != '=') continue;
+    p = eq + 1;
     while (p < lim && is_ows(*p))
       ++p;
     if (p == lim) return cut();
@@ -584,7 +622,8 @@ RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char*
 
   // Chunk lines and extensions are not body bytes: bound the raw size of a chunked body too,
   // or a client could make the server buffer framing without limit.
-  if (pos_ - st_.body_start > 2 * limits_.max_body + 65536) return fail(Status::content_too_large);
+  if (pos_ - st_.body_start > raw_chunked_limit(limits_.max_body))
+    return fail(Status::content_too_large);
   if (size == 0) {
     st_.trailers_start = pos_;
     phase_ = Phase::trailers;
@@ -600,7 +639,7 @@ RequestParser::Step RequestParser::parse_chunk_size_line(char* base, const char*
 /// trailer-section CRLF: field lines validated like headers, then dropped.
 RequestParser::Step RequestParser::parse_trailers(char* base, const char* end) noexcept {
   auto avail = static_cast<std::size_t>(end - base);
-  std::size_t bound = st_.trailers_start + limits_.max_header_bytes;
+  std::size_t bound = sat_add(st_.trailers_start, limits_.max_header_bytes);
   const char* lim = base + (bound < avail ? bound : avail);
   auto cut = [&]() {
     return bound <= avail ? fail(Status::request_header_fields_too_large) : Step::more;

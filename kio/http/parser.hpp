@@ -20,10 +20,27 @@
 // Strictness (status answered): bad syntax, bare CR or LF, obs-fold, whitespace before a colon,
 // invalid characters in names/values/target, missing Host in 1.1, duplicate Host, invalid Host,
 // bad/duplicate differing/overflowing Content-Length, Content-Length with Transfer-Encoding,
-// Transfer-Encoding in HTTP/1.0, chunked not last or twice, bad chunk lines: 400. Unknown
-// transfer coding or an overlong method: 501. HTTP major version other than 1: 505. Limits:
-// 414 (target), 431 (header section / field count / trailers), 413 (body). An Expect other than
+// Transfer-Encoding in HTTP/1.0, a final transfer coding other than chunked, chunked twice, bad
+// chunk lines (whitespace is allowed only before a ';' or around an '=' of an extension, never
+// before the CRLF: "4 \r\n" is 400), CONNECT with a target other than host ":" port: 400. An
+// unknown transfer coding before the final chunked, an overlong method, or CONNECT: 501. HTTP
+// major version other than 1: 505. Limits: 414 (target), 431 (header section / field count /
+// trailers), 413 (body, declared or decoded; raw chunked size). An Expect other than
 // 100-continue: 417. After any error the connection should be closed.
+// Deliberate choices (RFC 9110 / 9112):
+//   * Transfer-Encoding whose final coding is not chunked ("gzip", "chunked, gzip"): 400, as
+//     RFC 9112 §6.3 requires for requests; "gzip, chunked" is framed fine but the coding is not
+//     supported: 501 (§6.1).
+//   * CONNECT: kio is an origin server and opens no tunnels, so CONNECT host:port gets 501
+//     (RFC 9110 §15.6.2: the functionality is not supported) at the request line, and the
+//     connection closes (the client may already be sending tunnel bytes). Other methods with an
+//     authority-form target, and CONNECT with any other form: 400.
+//   * "OPTIONS *" parses (path "*"); the Router answers it (200 with Allow, RFC 9110 §9.3.7).
+//     An asterisk with another method: 400.
+//   * An empty Host value is accepted: it is valid syntax (reg-name may be empty, RFC 9110 §7.2)
+//     and RFC 9112 §3.3 then takes the server's own name as the authority; kio serves one origin.
+//   * Limits set to their type's maximum mean "unlimited": every bound computed from them
+//     saturates instead of wrapping.
 // Errors: never throws; the result carries the status. Threading: one parser per connection.
 #pragma once
 

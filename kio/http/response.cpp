@@ -1,6 +1,13 @@
 #include "kio/http/response.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <stdexcept>
+#include <system_error>
+
+#include "kio/fs/file.hpp"
 
 #include "kio/http/detail/chars.hpp"
 
@@ -16,6 +23,26 @@ Response Response::json_body(std::string body, Status s) {
   Response r(s);
   r.json(std::move(body));
   return r;
+}
+
+void detail::FileBody::close_fd(int fd) noexcept {
+  ::close(fd);
+}
+
+int detail::FileBody::dup_fd(int fd) {
+  const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (d < 0)
+    throw std::system_error(errno, std::system_category(),
+                            "kio::http::Response: copying a file body (dup)");
+  return d;
+}
+
+Response& Response::body_file(kio::fs::File&& file, std::uint64_t offset, std::uint64_t length) {
+  owned_.clear();
+  borrowed_ = {};
+  owns_ = false;
+  file_ = detail::FileBody(file.release(), offset, length);
+  return *this;
 }
 
 Response& Response::header(std::string_view name, std::string_view value) {

@@ -12,6 +12,9 @@
 // Body: either owned (`body(std::string)`, `text`, `json`) or borrowed (`body_view`): a borrowed
 // body must stay valid until the response has been sent — static text, or the request's own
 // bytes (the server keeps the receive buffers until the send completes).
+// File body (`body_file`): a region of an open file, owned by the response (its fd is closed with
+// it) and sent by the server without a user-space copy (ServerOptions::file_send); static_dir
+// (static_files.hpp) builds these.
 // HEAD requests and 1xx/204/304 statuses get no body on the wire (HEAD keeps the Content-Length).
 // Header lines live inline up to ~200 bytes, so small responses allocate nothing beyond an owned
 // body that outgrows std::string's inline storage.
@@ -19,14 +22,64 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "kio/http/detail/small_string.hpp"
 #include "kio/http/status.hpp"
 
+namespace kio::fs {
+class File;
+}
+
 namespace kio::http {
+
+namespace detail {
+/// `length` bytes from `offset` of the open file `fd`, which it owns (closes it). Copying dups
+/// the fd (throws std::system_error if that fails), so Responses stay copyable; moving is free.
+class FileBody {
+ public:
+  FileBody() noexcept = default;
+  FileBody(int fd, std::uint64_t offset, std::uint64_t length) noexcept
+      : fd_(fd), offset_(offset), length_(length) {}
+  FileBody(const FileBody& o)
+      : fd_(o.fd_ >= 0 ? dup_fd(o.fd_) : -1), offset_(o.offset_), length_(o.length_) {}
+  FileBody& operator=(const FileBody& o) {
+    if (this != &o) *this = FileBody(o);
+    return *this;
+  }
+  FileBody(FileBody&& o) noexcept : fd_(o.fd_), offset_(o.offset_), length_(o.length_) {
+    o.fd_ = -1;
+  }
+  FileBody& operator=(FileBody&& o) noexcept {
+    if (this != &o) {
+      reset();
+      fd_ = std::exchange(o.fd_, -1);
+      offset_ = o.offset_;
+      length_ = o.length_;
+    }
+    return *this;
+  }
+  ~FileBody() { reset(); }
+  explicit operator bool() const noexcept { return fd_ >= 0; }
+  int fd() const noexcept { return fd_; }
+  std::uint64_t offset() const noexcept { return offset_; }
+  std::uint64_t length() const noexcept { return length_; }
+  void reset() noexcept {
+    if (fd_ >= 0) close_fd(std::exchange(fd_, -1));
+  }
+
+ private:
+  static void close_fd(int fd) noexcept;
+  static int dup_fd(int fd);
+  int fd_ = -1;
+  std::uint64_t offset_ = 0;
+  std::uint64_t length_ = 0;
+};
+}  // namespace detail
 
 class Response {
  public:
@@ -69,6 +122,12 @@ class Response {
   Response& body_view(std::span<const std::byte> b) noexcept {
     return body_view(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
   }
+  /// File body: `length` bytes of `file` from `offset` (the response takes the file). The file
+  /// must hold them when the response is sent; if it shrank meanwhile the connection is closed
+  /// after what could be sent (the Content-Length can no longer be kept).
+  Response& body_file(kio::fs::File&& file, std::uint64_t offset, std::uint64_t length);
+  bool has_file_body() const noexcept { return static_cast<bool>(file_); }
+  const detail::FileBody& file_body() const noexcept { return file_; }
 
   /// Asks the server to close the connection after sending this response.
   Response& close_connection() noexcept {
@@ -88,6 +147,7 @@ class Response {
   detail::SmallString<200> headers_;
   std::string owned_;
   std::string_view borrowed_;
+  detail::FileBody file_;
 };
 
 }  // namespace kio::http

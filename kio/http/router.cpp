@@ -18,6 +18,10 @@ struct Router::Node {
   std::vector<std::pair<std::string, Handler>> handlers;  // method -> handler
   std::unique_ptr<Handler> any;                           // method "*"
   std::string allow;
+  // Root only: every method some route names, for "OPTIONS *" (the server as a whole).
+  std::vector<std::string> server_methods;
+  std::string server_allow = "OPTIONS";
+  std::unique_ptr<Handler> options_star;
 
   bool has_routes() const noexcept { return any || !handlers.empty(); }
 
@@ -32,9 +36,33 @@ struct Router::Node {
     }
     if (get && !head) allow += ", HEAD";
   }
+
+  void add_server_method(std::string_view m) {
+    for (const std::string& known : server_methods)
+      if (known == m) return;
+    server_methods.emplace_back(m);
+    bool get = false, head = false, options = false;
+    server_allow.clear();
+    for (const std::string& known : server_methods) {
+      server_allow += known;
+      server_allow += ", ";
+      get |= known == "GET";
+      head |= known == "HEAD";
+      options |= known == "OPTIONS";
+    }
+    if (get && !head) server_allow += "HEAD, ";
+    if (!options) server_allow += "OPTIONS, ";
+    server_allow.resize(server_allow.size() - 2);
+  }
 };
 
-Router::Router() : root_(std::make_unique<Node>()) {}
+Router::Router() : root_(std::make_unique<Node>()) {
+  // "OPTIONS *" is about the server, not a resource (RFC 9110 §9.3.7): 200, Allow, no content.
+  // The root node is on the heap, so the pointer survives moves of the Router.
+  const std::string* allow = &root_->server_allow;
+  root_->options_star = std::make_unique<Handler>(
+      [allow](Request&) { return Response(Status::ok).header("Allow", *allow); });
+}
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 Router::~Router() = default;
@@ -61,47 +89,51 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
     throw std::invalid_argument("kio::http::Router: invalid method \"" + std::string(method) +
                                 "\"");
   if (pattern.empty() || pattern[0] != '/') bad_pattern(pattern, "must start with '/'");
-  Node* n = root_.get();
-  std::string_view rest = pattern.substr(1);
-  std::size_t captures = 0;
-  for (;;) {
-    std::size_t slash = rest.find('/');
-    std::string_view seg = rest.substr(0, slash);
-    if (!seg.empty() && seg[0] == ':') {
-      std::string_view name = seg.substr(1);
-      if (name.empty()) bad_pattern(pattern, "':' needs a name");
-      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
-      if (!n->param) {
-        n->param = std::make_unique<Node>();
-        n->param_name = name;
-      } else if (n->param_name != name) {
-        bad_pattern(pattern, "conflicting parameter names at the same position");
+  // Two passes: the first only checks (syntax, and capture names against the nodes that
+  // exist), the second builds. A refused pattern so leaves the trie as it was.
+  auto walk_pattern = [&](bool build) -> Node* {
+    Node* n = root_.get();  // nullptr once the check pass leaves the existing nodes
+    std::string_view rest = pattern.substr(1);
+    std::size_t captures = 0;
+    for (;;) {
+      std::size_t slash = rest.find('/');
+      std::string_view seg = rest.substr(0, slash);
+      if (!seg.empty() && (seg[0] == ':' || seg[0] == '*')) {
+        const bool is_param = seg[0] == ':';
+        std::string_view name = seg.substr(1);
+        if (is_param && name.empty()) bad_pattern(pattern, "':' needs a name");
+        if (!is_param && slash != std::string_view::npos)
+          bad_pattern(pattern, "'*' must be the last segment");
+        if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
+        if (n) {
+          std::unique_ptr<Node>& child = is_param ? n->param : n->rest;
+          std::string& child_name = is_param ? n->param_name : n->rest_name;
+          if (child && child_name != name)
+            bad_pattern(pattern, is_param ? "conflicting parameter names at the same position"
+                                          : "conflicting '*' names at the same position");
+          if (!child && build) {
+            child = std::make_unique<Node>();
+            child_name = name;
+          }
+          n = child.get();
+        }
+      } else if (n) {
+        Node* next = nullptr;
+        for (auto& [text, child] : n->literals)
+          if (text == seg) next = child.get();
+        if (!next && build) {
+          n->literals.emplace_back(std::string(seg), std::make_unique<Node>());
+          next = n->literals.back().second.get();
+        }
+        n = next;
       }
-      n = n->param.get();
-    } else if (!seg.empty() && seg[0] == '*') {
-      if (slash != std::string_view::npos) bad_pattern(pattern, "'*' must be the last segment");
-      if (++captures > PathParams::capacity) bad_pattern(pattern, "too many captures");
-      std::string_view name = seg.substr(1);
-      if (!n->rest) {
-        n->rest = std::make_unique<Node>();
-        n->rest_name = name;
-      } else if (n->rest_name != name) {
-        bad_pattern(pattern, "conflicting '*' names at the same position");
-      }
-      n = n->rest.get();
-    } else {
-      Node* next = nullptr;
-      for (auto& [text, child] : n->literals)
-        if (text == seg) next = child.get();
-      if (!next) {
-        n->literals.emplace_back(std::string(seg), std::make_unique<Node>());
-        next = n->literals.back().second.get();
-      }
-      n = next;
+      if (slash == std::string_view::npos) break;
+      rest = rest.substr(slash + 1);
     }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
+    return n;
+  };
+  walk_pattern(false);
+  Node* n = walk_pattern(true);
   if (method == "*") {
     if (n->any) bad_pattern(pattern, "duplicate route for any method");
     n->any = std::make_unique<Handler>(std::move(handler));
@@ -111,6 +143,7 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
     if (m == method) bad_pattern(pattern, "duplicate route");
   n->handlers.emplace_back(std::string(method), std::move(handler));
   n->rebuild_allow();
+  root_->add_server_method(method);
   return *this;
 }
 
@@ -171,6 +204,8 @@ bool walk(const NodeT& n, std::string_view rest, bool more, Walk& w) {
 
 Router::Match Router::match(Request& req) const noexcept {
   req.params.clear();
+  if (req.method == Method::options && req.path == "*")
+    return Match{Status::ok, root_->options_star.get(), root_->server_allow};
   if (req.path.empty() || req.path[0] != '/') return {};
   Walk w{req};
   if (walk(*root_, req.path.substr(1), true, w)) return Match{Status::ok, w.found, {}};

@@ -6,6 +6,7 @@
 //   });
 //   router.route("*", "/echo", echo);          // any method, even ones kio does not know
 //   router.get("/static/*file", serve_file);   // "/static/a/b.css" -> file = "a/b.css"
+//   router.static_dir("/assets", "/srv/www");  // files, with ranges and 304s (static_files.hpp)
 //
 // Patterns start with '/'; segments are literal, `:name` (one non-empty segment) or, last only,
 // `*name` (the rest of the path, slashes included, possibly empty). Literal segments win over
@@ -13,6 +14,9 @@
 // Methods are exact tokens ("GET", "BREW"); "*" accepts any method. A GET route also answers
 // HEAD. A path that matches with no route for the method gives 405 with an Allow list;
 // otherwise 404. Paths are matched as sent (no percent-decoding); the query is not part of it.
+// "OPTIONS *" (asterisk-form, about the server as a whole: RFC 9110 §9.3.7) is answered by the
+// router itself: 200, no content, Allow listing every method some route names (with HEAD when GET
+// is there, and OPTIONS); "*" routes add none, since they accept any method.
 // Errors: route() throws std::invalid_argument for a malformed pattern, more than
 // PathParams::capacity captures, or a duplicate method + pattern.
 // Threading: build the router before starting the server; after that it is only read (from
@@ -28,6 +32,8 @@
 #include "kio/http/status.hpp"
 
 namespace kio::http {
+
+struct StaticOptions;
 
 class Router {
  public:
@@ -47,12 +53,15 @@ class Router {
     return route("DELETE", pattern, std::move(h));
   }
   Router& any(std::string_view pattern, Handler h) { return route("*", pattern, std::move(h)); }
+  /// Serves the files under `dir` at `prefix` (GET and HEAD); see static_files.hpp.
+  Router& static_dir(std::string_view prefix, std::string_view dir);
+  Router& static_dir(std::string_view prefix, std::string_view dir, const StaticOptions& opts);
 
   struct Match {
     /// ok: `handler` is set. not_found / method_not_allowed: answer that status.
     Status status = Status::not_found;
     const Handler* handler = nullptr;
-    /// For 405: the methods the path accepts, "GET, HEAD, POST".
+    /// For 405: the methods the path accepts, "GET, HEAD, POST" (for "OPTIONS *": the server's).
     std::string_view allow;
   };
   /// Finds the handler for `req` (method_name and path) and stores the captures in req.params.

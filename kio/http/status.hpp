@@ -39,6 +39,7 @@ enum class Status : std::uint16_t {
   content_too_large = 413,
   uri_too_long = 414,
   unsupported_media_type = 415,
+  range_not_satisfiable = 416,
   expectation_failed = 417,
   unprocessable_content = 422,
   too_many_requests = 429,
@@ -106,6 +107,8 @@ constexpr std::string_view reason_phrase(Status s) noexcept {
       return "URI Too Long";
     case Status::unsupported_media_type:
       return "Unsupported Media Type";
+    case Status::range_not_satisfiable:
+      return "Range Not Satisfiable";
     case Status::expectation_failed:
       return "Expectation Failed";
     case Status::unprocessable_content:

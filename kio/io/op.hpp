@@ -36,6 +36,14 @@ namespace kio {
 
 namespace detail {
 
+/// The most one read/write/send/recv moves (Linux's MAX_RW_COUNT). An SQE's length is 32 bits:
+/// longer spans are clamped to this, so the operation completes short (callers that loop, like
+/// send_all, go on from there) instead of having its length silently wrapped (4 GiB became 0).
+inline constexpr std::size_t max_io_length = 0x7ffff000;
+constexpr unsigned io_length(std::size_t n) noexcept {
+  return static_cast<unsigned>(n < max_io_length ? n : max_io_length);
+}
+
 class IoOpBase : public Completion {
  public:
   IoOpBase() noexcept { on_cqe = &IoOpBase::complete; }

@@ -21,7 +21,7 @@ inline auto read(int fd, std::span<std::byte> buf,
                  std::uint64_t offset = static_cast<std::uint64_t>(-1)) {
   return make_io_op(
       [fd, buf, offset](io_uring_sqe* s) {
-        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+        io_uring_prep_read(s, fd, buf.data(), detail::io_length(buf.size()), offset);
       },
       map_size);
 }

@@ -80,7 +80,9 @@ Result<Address> Address::parse(std::string_view text) {
       if (scope.empty()) return make_error_code(AddressError::bad_scope);
     }
     char buf[INET6_ADDRSTRLEN];
-    if (host.empty() || host.size() >= sizeof buf) return make_error_code(AddressError::bad_ipv6);
+    // (a NUL would end the C string early: "[::1\0junk]" is not "[::1]")
+    if (host.empty() || host.size() >= sizeof buf || host.find('\0') != std::string_view::npos)
+      return make_error_code(AddressError::bad_ipv6);
     std::memcpy(buf, host.data(), host.size());
     buf[host.size()] = '\0';
     a.addr_.v6.sin6_family = AF_INET6;
@@ -93,7 +95,8 @@ Result<Address> Address::parse(std::string_view text) {
         a.addr_.v6.sin6_scope_id = idx;
       } else {
         char name[IF_NAMESIZE];
-        if (scope.size() >= sizeof name) return make_error_code(AddressError::bad_scope);
+        if (scope.size() >= sizeof name || scope.find('\0') != std::string_view::npos)
+          return make_error_code(AddressError::bad_scope);
         std::memcpy(name, scope.data(), scope.size());
         name[scope.size()] = '\0';
         const unsigned i = if_nametoindex(name);
@@ -114,7 +117,8 @@ Result<Address> Address::parse(std::string_view text) {
   std::uint16_t port = 0;
   if (!parse_port(text.substr(colon + 1), port)) return make_error_code(AddressError::bad_port);
   char buf[INET_ADDRSTRLEN];
-  if (host.empty() || host.size() >= sizeof buf) return make_error_code(AddressError::bad_ipv4);
+  if (host.empty() || host.size() >= sizeof buf || host.find('\0') != std::string_view::npos)
+    return make_error_code(AddressError::bad_ipv4);
   std::memcpy(buf, host.data(), host.size());
   buf[host.size()] = '\0';
   a.addr_.v4.sin_family = AF_INET;

@@ -210,7 +210,8 @@ Task<Result<void>> send_all_impl(detail::StreamState* s, std::span<const std::by
     } else {
       r = co_await make_io_op(
           [fd, data](io_uring_sqe* sqe) {
-            io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL | MSG_WAITALL);
+            io_uring_prep_send(sqe, fd, data.data(), kio::detail::io_length(data.size()),
+                               MSG_NOSIGNAL | MSG_WAITALL);
           },
           map_size);
     }

@@ -102,7 +102,7 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
       s_->direct = true;
       s_->direct_ref = &s_;
       auto prep = [this](io_uring_sqe* sqe) {
-        io_uring_prep_recv(sqe, s_->fd, buf_.data(), buf_.size(), 0);
+        io_uring_prep_recv(sqe, s_->fd, buf_.data(), kio::detail::io_length(buf_.size()), 0);
       };
       start(h, prep);
       return true;
@@ -157,7 +157,8 @@ class TcpStream {
     const int fd = this->fd();
     return make_io_op(
         [fd, data](io_uring_sqe* sqe) {
-          io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL);
+          io_uring_prep_send(sqe, fd, data.data(), kio::detail::io_length(data.size()),
+                             MSG_NOSIGNAL);
         },
         map_size);
   }

@@ -145,14 +145,17 @@ class UdpSocket {
     const int fd = fd_;
     return make_io_op(
         [fd, data](io_uring_sqe* sqe) {
-          io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL);
+          io_uring_prep_send(sqe, fd, data.data(), kio::detail::io_length(data.size()),
+                             MSG_NOSIGNAL);
         },
         map_size);
   }
   auto recv(std::span<std::byte> buf) const noexcept {
     const int fd = fd_;
     return make_io_op(
-        [fd, buf](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, buf.data(), buf.size(), 0); },
+        [fd, buf](io_uring_sqe* sqe) {
+          io_uring_prep_recv(sqe, fd, buf.data(), kio::detail::io_length(buf.size()), 0);
+        },
         map_size);
   }
 

@@ -38,6 +38,7 @@
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/task.hpp"
+#include "kio/io/op.hpp"
 
 namespace kio::net {
 
@@ -90,7 +91,7 @@ class [[nodiscard]] SendZcOp : kio::detail::Completion {
       return;
     }
     io_uring_sqe* sqe = ex_->prepare(this);
-    io_uring_prep_send_zc(sqe, fd_, data_.data(), data_.size(), msg_flags_,
+    io_uring_prep_send_zc(sqe, fd_, data_.data(), kio::detail::io_length(data_.size()), msg_flags_,
                           detail::send_zc_report_usage);
     in_flight_ = true;
   }

@@ -107,7 +107,7 @@ GroupChild group_child(TaskGroup& /*group: read by the promise*/, Task<T> task) 
 /// safe. (Derived from public executor state; see the sync module's report.)
 inline bool frames_being_torn_down() noexcept {
   Executor* ex = current_executor();
-  return ex != nullptr && ex->stopping() && ex->inflight() == 0;
+  return ex != nullptr && ex->tearing_down() && ex->inflight() == 0;
 }
 
 [[noreturn]] inline void task_group_misuse(std::size_t running) noexcept {

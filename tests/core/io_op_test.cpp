@@ -1,6 +1,8 @@
 // Description: raw io_uring ops: pipe read/write, cancellation of a blocked read, timeouts on
 // I/O, and the submission-queue-full / CQ-overflow paths with 10,000 concurrent operations.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <array>
@@ -45,6 +47,31 @@ TEST(IoOp, PipeWriteThenRead) {
     co_return std::string(reinterpret_cast<const char*>(buf.data()), *r);
   };
   EXPECT_EQ(rt.block_on(body(p)), "hello");
+}
+
+// An SQE's length is 32 bits: a 4 GiB write used to wrap to a zero-length write (and 4 GiB + n
+// to n bytes). It must complete short instead, with as much as one call may move.
+TEST(IoOp, LengthsOf4GiBAndMoreCompleteShortInsteadOfWrapping) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  constexpr std::size_t four_gib = std::size_t{1} << 32;
+  // Address space only: /dev/null never reads the bytes, so no page is touched.
+  void* mem =
+      ::mmap(nullptr, four_gib + 16, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  ASSERT_NE(mem, MAP_FAILED);
+  const int fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto body = [](int fd, const std::byte* p, std::size_t n) -> kio::Task<kio::Result<std::size_t>> {
+    co_return co_await kio::write(fd, std::span<const std::byte>(p, n));
+  };
+  auto* p = static_cast<const std::byte*>(mem);
+  auto exact = rt.block_on(body(fd, p, four_gib));
+  auto more = rt.block_on(body(fd, p, four_gib + 16));
+  ::close(fd);
+  ::munmap(mem, four_gib + 16);
+  ASSERT_TRUE(exact) << exact.error().message();
+  ASSERT_TRUE(more) << more.error().message();
+  EXPECT_EQ(*exact, kio::detail::max_io_length);
+  EXPECT_EQ(*more, kio::detail::max_io_length);
 }
 
 TEST(IoOp, ErrorsAreErrorCodes) {

@@ -207,9 +207,26 @@ TEST(Runtime, BadQueueDepthSaysWhatToChange) {
     kio::Runtime rt(kio::RuntimeOptions{.workers = 1, .queue_depth = 1000});
     FAIL() << "expected kio::SetupError";
   } catch (const kio::SetupError& e) {
-    EXPECT_NE(std::string(e.what()).find("queue_depth must be a power of two"), std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("queue_depth 1000 is not valid: it must be a power of two"),
+        std::string::npos)
         << e.what();
   }
+}
+
+// 32768 is a power of two the SQ accepts, but its 4x CQ is over the kernel's limit: the message
+// must say so (it used to blame the power of two).
+TEST(Runtime, QueueDepthOverTheKernelsCqLimitSaysWhy) {
+  try {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 1, .queue_depth = 32768});
+    FAIL() << "expected kio::SetupError";
+  } catch (const kio::SetupError& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("from 1 to 16384"), std::string::npos) << w;
+    EXPECT_NE(w.find("at most 65536 completion entries"), std::string::npos) << w;
+  }
+  kio::Runtime ok(kio::RuntimeOptions{.workers = 1, .queue_depth = 16384});
+  EXPECT_EQ(ok.workers(), 1u);
 }
 
 TEST(Runtime, RingSetupMessagesNameTheFix) {

@@ -311,7 +311,10 @@ TEST(Connection, ErrorStatuses) {
   } cases[] = {
       {"GET / HTTP/2.0\r\n\r\n", 505},
       {"GET /" + std::string(9000, 'a') + " HTTP/1.1\r\n", 414},
-      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n", 400},
+      {"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501},
+      {"CONNECT t:443 HTTP/1.1\r\nHost: t:443\r\n\r\n", 501},
+      {"CONNECT /echo HTTP/1.1\r\nHost: t\r\n\r\n", 400},
       {"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n", 413},
       {"GET / HTTP/1.1\r\nHost: t\r\n" + std::string(9000, 'X') + ": 1\r\n\r\n", 431},
   };
@@ -334,6 +337,20 @@ TEST(Connection, RouterAnswers404And405AndHead) {
   EXPECT_EQ(rs[2].header("Content-Length"), "13");
   EXPECT_EQ(rs[2].body, "");
   EXPECT_EQ(rs[3].status, 200u);  // unknown method reached the any-method route
+}
+
+// "OPTIONS *" is about the server: answered without a route, 200 with Allow and no content, and
+// the connection stays open (RFC 9110 §9.3.7).
+TEST(Connection, OptionsAsteriskIsAnsweredByTheServer) {
+  FakeStream s = serve({"OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n" + get("/")});
+  auto rs = parse_responses(s.sent, 2);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[0].header("Allow"), "GET, POST, HEAD, OPTIONS");
+  EXPECT_EQ(rs[0].header("Content-Length"), "0");
+  EXPECT_EQ(rs[0].body, "");
+  EXPECT_EQ(rs[0].header("Connection"), "");
+  EXPECT_EQ(rs[1].body, "Hello, World!");
 }
 
 TEST(Connection, HandlerExceptionsGive500AndClose) {

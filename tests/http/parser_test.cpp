@@ -2,6 +2,7 @@
 // boundary (with the bytes moved between calls), and pipelined batches of 1..64 requests.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -157,9 +158,9 @@ std::vector<Case> rule_cases() {
        "PUT / HTTP/1.1\r\n" + H + "Expect: 100-continue\r\nContent-Length: 2\r\n\r\nok", 200},
       {"absolute_form", "GET http://example.com:80/a/b?x=1 HTTP/1.1\r\n" + H + "\r\n", 200},
       {"absolute_form_no_path", "GET http://example.com HTTP/1.1\r\n" + H + "\r\n", 200},
+      {"absolute_form_ipv6", "GET http://[::1]:80/x HTTP/1.1\r\n" + H + "\r\n", 200},
+      {"absolute_form_other_scheme", "GET coap+tcp.v2://h/x HTTP/1.1\r\n" + H + "\r\n", 200},
       {"asterisk_options", "OPTIONS * HTTP/1.1\r\n" + H + "\r\n", 200},
-      {"authority_connect", "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n",
-       200},
       {"empty_value_and_trim", "GET / HTTP/1.1\r\n" + H + "X-Empty:\r\nX-Pad: \t v \t\r\n\r\n",
        200},
       {"obs_text_and_htab_in_value", "GET / HTTP/1.1\r\n" + H + "X: a\tb\xc3\xa9\xff\r\n\r\n", 200},
@@ -167,6 +168,15 @@ std::vector<Case> rule_cases() {
       {"ipv6_host", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", 200},
       {"connection_list", "GET / HTTP/1.0\r\nConnection: Keep-Alive, Upgrade\r\n\r\n", 200},
       {"query", "GET /search?q=a%20b&x HTTP/1.1\r\n" + H + "\r\n", 200},
+      // BWS is allowed before ';' and around '=' of a chunk extension (RFC 9112 §7.1.1).
+      {"chunk_bws_before_ext",
+       "POST / HTTP/1.1\r\n" + H +
+           "Transfer-Encoding: chunked\r\n\r\n4 ;a\r\nabcd\r\n0\t;z\r\n\r\n",
+       200},
+      {"chunk_bws_around_equals",
+       "POST / HTTP/1.1\r\n" + H +
+           "Transfer-Encoding: chunked\r\n\r\n4;a = b\t;c=\t\"d\"\r\nabcd\r\n0\r\n\r\n",
+       200},
       // 400: request line
       {"double_space", "GET  / HTTP/1.1\r\n" + H + "\r\n", 400},
       {"empty_method", " / HTTP/1.1\r\n" + H + "\r\n", 400},
@@ -181,6 +191,10 @@ std::vector<Case> rule_cases() {
       {"bad_method_char", "GE(T / HTTP/1.1\r\n" + H + "\r\n", 400},
       {"relative_target", "GET a/b HTTP/1.1\r\n" + H + "\r\n", 400},
       {"asterisk_with_get", "GET * HTTP/1.1\r\n" + H + "\r\n", 400},
+      // absolute-form authority = host [ ":" port ] (RFC 9110 §4.2.4: userinfo is an error)
+      {"absolute_form_userinfo", "GET http://user@example.com/ HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"absolute_form_bad_authority", "GET http://a\"b/ HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"absolute_form_bad_port", "GET http://a:8x/ HTTP/1.1\r\n" + H + "\r\n", 400},
       {"too_many_empty_lines", "\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.1\r\n" + H + "\r\n", 400},
       // 400: line endings
       {"bare_lf_request_line", "GET / HTTP/1.1\n" + H + "\r\n", 400},
@@ -270,15 +284,52 @@ std::vector<Case> rule_cases() {
        400},
       {"trailer_bad_name",
        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n0\r\nX y: a\r\n\r\n", 400},
+      // chunk-size [ chunk-ext ] CRLF: no whitespace right before the CRLF (RFC 9112 §7.1.1)
+      {"chunk_size_trailing_space",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n4 \r\nabcd\r\n0\r\n\r\n",
+       400},
+      {"chunk_size_trailing_tab",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n4\t\r\nabcd\r\n0\r\n\r\n",
+       400},
+      {"last_chunk_trailing_space",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0 \r\n\r\n",
+       400},
+      {"chunk_ext_name_trailing_space",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n4;a \r\nabcd\r\n0\r\n\r\n",
+       400},
+      {"chunk_ext_value_trailing_space",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\n\r\n4;a=b \r\nabcd\r\n0\r\n\r\n",
+       400},
+      {"chunk_ext_quoted_trailing_space",
+       "POST / HTTP/1.1\r\n" + H +
+           "Transfer-Encoding: chunked\r\n\r\n4;a=\"b\" \r\nabcd\r\n0\r\n\r\n",
+       400},
       {"connection_not_token", "GET / HTTP/1.1\r\n" + H + "Connection: a b\r\n\r\n", 400},
       // 501
-      {"te_gzip", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\n\r\n", 501},
-      {"te_gzip_chunked", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n",
-       501},
-      {"te_identity", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: identity\r\n\r\n", 501},
+      // 400: the final transfer coding of a request is not chunked (RFC 9112 §6.3 item 4)
+      {"te_gzip", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\n\r\n", 400},
+      {"te_identity", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: identity\r\n\r\n", 400},
       {"te_chunked_then_gzip",
        "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+       400},
+      {"te_chunked_gzip_list",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: chunked, gzip\r\n\r\n", 400},
+      // 400: CONNECT needs authority-form, host ":" port (RFC 9112 §3.2.3, RFC 9110 §9.3.6)
+      {"connect_origin_form", "CONNECT / HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"connect_no_port", "CONNECT example.com HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"connect_ipv6_no_port", "CONNECT [::1] HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"connect_empty_port", "CONNECT example.com: HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"authority_form_with_get", "GET example.com:443 HTTP/1.1\r\n" + H + "\r\n", 400},
+      // 501: an unknown coding before the final chunked (RFC 9112 §6.1)
+      {"te_gzip_chunked", "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip, chunked\r\n\r\n",
        501},
+      {"te_gzip_then_chunked_lines",
+       "POST / HTTP/1.1\r\n" + H + "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+       501},
+      // 501: CONNECT to this origin server: kio is not a proxy and opens no tunnels
+      {"connect_authority_form",
+       "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", 501},
+      {"connect_ipv6", "CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n", 501},
       {"method_too_long", std::string(33, 'M') + " / HTTP/1.1\r\n" + H + "\r\n", 501},
       // 505
       {"http2", "GET / HTTP/2.0\r\n" + H + "\r\n", 505},
@@ -489,6 +540,77 @@ TEST(ParserLimits, ChunkLine400) {
   EXPECT_EQ(parse_whole(raw + "1;abcdefghijkl\r\nx\r\n0\r\n\r\n", lim).state,
             http::ParseState::complete);
   EXPECT_EQ(parse_whole(raw + "1;abcdefghijklm\r\nx\r\n0\r\n\r\n", lim).status, 400u);
+}
+
+// "Unlimited" (the type's maximum) in every limit: no bound computed from a limit may wrap around
+// (issue 11, defect 9). Each request here is refused by a wrapped bound.
+TEST(ParserLimits, UnlimitedLimitsDoNotWrap) {
+  constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+  const http::Limits lim{.max_method = none,
+                         .max_target = none,
+                         .max_header_bytes = none,
+                         .max_headers = none,
+                         .max_body = std::numeric_limits<std::uint64_t>::max(),
+                         .max_chunk_line = none,
+                         .max_leading_empty_lines = 4};
+  std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string body(40000, 'b');
+  // 40,000 one-byte chunks: the raw body (~200 KB) is past a wrapped 2 * max_body + 64 KiB.
+  std::string chunks;
+  for (char c : body)
+    chunks += std::string("1\r\n") + c + "\r\n";
+  struct {
+    const char* what;
+    std::string raw;
+    std::string body;
+  } cases[] = {
+      {"simple", "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n", ""},
+      {"long method", std::string(100, 'M') + " / HTTP/1.1\r\nHost: a\r\n\r\n", ""},
+      {"long target", "GET /" + std::string(20000, 't') + " HTTP/1.1\r\nHost: a\r\n\r\n", ""},
+      {"long header", "GET / HTTP/1.1\r\nHost: a\r\nX: " + std::string(20000, 'v') + "\r\n\r\n",
+       ""},
+      {"long chunk line", head + "4;" + std::string(10000, 'e') + "\r\nabcd\r\n0\r\n\r\n", "abcd"},
+      {"chunk framing", head + chunks + "0\r\n\r\n", body},
+      {"trailers", head + "0\r\nT: " + std::string(20000, 'v') + "\r\n\r\n", ""},
+      {"declared body", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nabcd", "abcd"},
+  };
+  for (auto& c : cases) {
+    Outcome o = parse_whole(c.raw, lim);
+    EXPECT_EQ(o.state, http::ParseState::complete) << c.what << ": status " << o.status;
+    if (o.state != http::ParseState::complete) continue;
+    EXPECT_EQ(o.consumed, c.raw.size()) << c.what;
+    EXPECT_EQ(o.body, c.body) << c.what;
+    Feeder f(lim);
+    for (std::size_t at = 0; at < c.raw.size(); at += 777)
+      f.feed(std::string_view(c.raw).substr(at, 777));
+    ASSERT_EQ(f.outcomes.size(), 1u) << c.what;
+    EXPECT_EQ(f.outcomes[0], o) << c.what;
+  }
+  // Each limit alone at its maximum (the others at their defaults), so each bound is checked.
+  std::vector<std::pair<const char*, http::Limits>> alone(6);
+  alone[0] = {"max_method", {.max_method = none}};
+  alone[1] = {"max_target", {.max_target = none}};
+  alone[2] = {"max_header_bytes", {.max_header_bytes = none}};
+  alone[3] = {"max_headers", {.max_headers = none}};
+  alone[4] = {"max_body", {.max_body = std::numeric_limits<std::uint64_t>::max()}};
+  alone[5] = {"max_chunk_line", {.max_chunk_line = none}};
+  const std::string plain[] = {
+      "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n",
+      head + "4;e=1\r\nabcd\r\n0\r\nT: v\r\n\r\n",
+      head + chunks + "0\r\n\r\n",
+  };
+  for (auto& [name, l] : alone)
+    for (const std::string& raw : plain) {
+      Outcome o = parse_whole(raw, l);
+      EXPECT_EQ(o.state, http::ParseState::complete)
+          << name << " unlimited: status " << o.status << " for " << raw.substr(0, 60);
+    }
+  // A huge declared length is accepted as a head (the body then streams in).
+  std::string huge = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551615\r\n\r\n";
+  std::vector<char> buf(huge.begin(), huge.end());
+  http::RequestParser p(lim);
+  EXPECT_EQ(p.parse(buf).state, http::ParseState::incomplete);
+  EXPECT_TRUE(p.head_complete());
 }
 
 // ---- pipelining --------------------------------------------------------------------------------

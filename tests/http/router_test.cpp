@@ -1,5 +1,6 @@
 // Description: Router — literal/`:param`/`*rest` matching with backtracking, 404 vs 405 with
-// Allow, any-method routes and unknown methods, HEAD falling back to GET, pattern errors.
+// Allow, any-method routes and unknown methods, HEAD falling back to GET, "OPTIONS *", pattern
+// errors.
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -127,6 +128,29 @@ TEST(Router, NotFound) {
   EXPECT_EQ(probe(r, "GET", "").m.status, http::Status::not_found);
 }
 
+TEST(Router, OptionsAsteriskAnswersForTheServer) {
+  auto r = sample();
+  auto p = probe(r, "OPTIONS", "*");
+  ASSERT_EQ(p.m.status, http::Status::ok);
+  ASSERT_NE(p.m.handler, nullptr);
+  http::Response resp = p.m.handler->call(p.req);
+  EXPECT_EQ(resp.status(), http::Status::ok);
+  EXPECT_EQ(resp.body(), "");
+  // Every method a route names, in registration order; HEAD (GET answers it) and OPTIONS added.
+  EXPECT_EQ(resp.header_lines(), "Allow: GET, POST, DELETE, BREW, HEAD, OPTIONS\r\n");
+  EXPECT_EQ(p.m.allow, "GET, POST, DELETE, BREW, HEAD, OPTIONS");
+  // Survives moving the router; an empty router still answers with OPTIONS alone.
+  http::Router moved = std::move(r);
+  EXPECT_EQ(probe(moved, "OPTIONS", "*").m.handler->call(p.req).header_lines(),
+            "Allow: GET, POST, DELETE, BREW, HEAD, OPTIONS\r\n");
+  http::Router empty;
+  EXPECT_EQ(probe(empty, "OPTIONS", "*").m.handler->call(p.req).header_lines(),
+            "Allow: OPTIONS\r\n");
+  // Only OPTIONS, only the asterisk: "OPTIONS /users" is routed like any other request.
+  EXPECT_EQ(probe(sample(), "OPTIONS", "/users").m.status, http::Status::method_not_allowed);
+  EXPECT_EQ(probe(sample(), "GET", "*").m.status, http::Status::not_found);
+}
+
 TEST(Router, BadPatternsThrow) {
   http::Router r;
   EXPECT_THROW(r.get("nope", tag("x")), std::invalid_argument);
@@ -137,6 +161,19 @@ TEST(Router, BadPatternsThrow) {
   EXPECT_THROW(r.get("/u/:name/x", tag("x")), std::invalid_argument);
   EXPECT_THROW(r.get("/u/:id", tag("y")), std::invalid_argument);
   EXPECT_THROW(r.get("/:a/:b/:c/:d/:e/:f/:g/:h/:i", tag("x")), std::invalid_argument);
+}
+
+// A refused pattern leaves nothing behind: its captures do not conflict with later routes.
+TEST(Router, RefusedPatternChangesNothing) {
+  http::Router r;
+  EXPECT_THROW(r.get("/a/:x/*rest/more", tag("bad")), std::invalid_argument);
+  EXPECT_THROW(r.get("/b/*tail/c", tag("bad")), std::invalid_argument);
+  EXPECT_THROW(r.get("/c/:1/:2/:3/:4/:5/:6/:7/:8/:9", tag("bad")), std::invalid_argument);
+  EXPECT_NO_THROW(r.get("/a/:y", tag("a")));
+  EXPECT_NO_THROW(r.get("/c/:z", tag("c")));
+  EXPECT_EQ(probe(r, "GET", "/a/1").req.param("y"), "1");
+  EXPECT_EQ(probe(r, "GET", "/c/2").which, "c");
+  EXPECT_EQ(probe(r, "GET", "/b/x").m.status, http::Status::not_found);
 }
 
 TEST(Router, AsyncHandlersAreMarked) {

@@ -20,77 +20,15 @@
 #include "kio/core/sleep.hpp"
 #include "kio/http/server.hpp"
 #include "response_reader.hpp"
+#include "test_client.hpp"
 
 namespace http = kio::http;
+using http_test::Client;
+using http_test::get;
 using http_test::parse_responses;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// A blocking client socket with receive and send timeouts (tests never hang on a silent server).
-class Client {
- public:
-  /// `rcvbuf` > 0: SO_RCVBUF set before connecting (a small window makes the server's sends
-  /// short).
-  explicit Client(std::uint16_t port, int rcvbuf = 0) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  bool connected() const { return connected_; }
-
-  bool send(std::string_view s) {
-    while (!s.empty()) {
-      ssize_t n = ::send(fd_, s.data(), s.size(), MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      s.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  /// Reads until `responses` complete responses arrived, EOF, an error or the timeout. Parsing
-  /// starts once `min_bytes` arrived (large transfers are not re-parsed after every read).
-  std::string read_responses(std::size_t responses, std::size_t min_bytes = 0) {
-    std::string got;
-    while (got.size() < min_bytes)
-      if (!read_some(got)) return got;
-    while (parse_responses(got, -1, true).size() < responses)
-      if (!read_some(got)) break;
-    return got;
-  }
-  /// Reads until EOF; returns the bytes, and in `error` the errno that ended it (0 for EOF).
-  std::string read_to_eof(int* error = nullptr) {
-    std::string got;
-    int e = 0;
-    while (read_some(got, &e)) {
-    }
-    if (error) *error = e;
-    return got;
-  }
-
- private:
-  bool read_some(std::string& into, int* error = nullptr) {
-    char buf[65536];
-    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      if (error) *error = n < 0 ? errno : 0;
-      return false;
-    }
-    into.append(buf, static_cast<std::size_t>(n));
-    return true;
-  }
-  int fd_ = -1;
-  bool connected_ = false;
-};
 
 http::Router make_router() {
   http::Router r;
@@ -144,8 +82,7 @@ class Running {
 
  private:
   static http::ServerOptions with_port0(http::ServerOptions o) {
-    o.address = "127.0.0.1";
-    o.port = 0;
+    o.address = kio::net::Address::loopback_v4(0);
     return o;
   }
   kio::Runtime rt_{kio::RuntimeOptions{.workers = 2, .oversubscribe = true}};
@@ -154,10 +91,6 @@ class Running {
   kio::Result<void> result_ = std::errc::operation_in_progress;
   std::string threw_;
 };
-
-std::string get(std::string_view path, std::string_view extra = "") {
-  return "GET " + std::string(path) + " HTTP/1.1\r\nHost: t\r\n" + std::string(extra) + "\r\n";
-}
 
 TEST(Server, HelloOverRealSockets) {
   Running srv;
@@ -324,19 +257,29 @@ TEST(Server, RuntimeStopEndsRunWithConnectionsOpen) {
 TEST(Server, StopBeforeRunReturnsAtOnce) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
   http::ServerOptions o;
-  o.address = "127.0.0.1";
-  o.port = 0;
+  o.address = kio::net::Address::loopback_v4(0);
   http::Server s(make_router(), o);
   s.stop();
   EXPECT_TRUE(rt.block_on(s.run()));
 }
 
-TEST(Server, BadAddressIsAnError) {
+TEST(Server, PortInUseIsAnError) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
   http::ServerOptions o;
-  o.address = "not-an-address";
+  o.address = kio::net::Address::loopback_v4(ntohs(a.sin_port));
   http::Server s(make_router(), o);
-  EXPECT_FALSE(rt.block_on(s.run()));
+  kio::Result<void> r = rt.block_on(s.run());
+  ::close(fd);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::address_in_use);
 }
 
 }  // namespace

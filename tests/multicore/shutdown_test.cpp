@@ -119,3 +119,106 @@ TEST(Shutdown, UnstartedSpawnedTasksAreDestroyed) {
 }
 
 }  // namespace
+
+namespace {
+
+struct Counted {
+  std::atomic<int>* destroyed;
+  explicit Counted(std::atomic<int>* d) : destroyed(d) {}
+  ~Counted() { destroyed->fetch_add(1); }
+};
+
+// A task cleaning up inside the grace period reaches the other core: core 1 has no tasks of its
+// own and must not leave the grace period (refusing submit_to) while core 0 still works. This
+// used to end in "core 1 is stopping" and ~Sharded's terminate.
+TEST(Shutdown, CrossCoreCleanupInsideTheGracePeriodWorks) {
+  std::atomic<int> destroyed{0};
+  bool stopped_cleanly = false;
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    kio::Runtime rt(
+        kio::RuntimeOptions{.workers = 2, .oversubscribe = true, .shutdown_grace = 10s});
+    auto body = [](kio::Runtime& rt, std::atomic<int>& destroyed,
+                   bool& stopped_cleanly) -> kio::Task<void> {
+      kio::Sharded<Counted> shards;
+      co_await shards.start(&destroyed);
+      rt.request_stop();
+      co_await kio::with_cancel(kio::CancelToken{}, kio::sleep_for(50ms));  // shielded cleanup
+      try {
+        co_await shards.stop();
+        stopped_cleanly = true;
+      } catch (const std::system_error& e) {
+        ADD_FAILURE() << "Sharded::stop during the grace period failed: " << e.what();
+      }
+    };
+    rt.block_on(body(rt, destroyed, stopped_cleanly));
+  }
+  EXPECT_TRUE(stopped_cleanly);
+  EXPECT_EQ(destroyed.load(), 2);
+  // Done as soon as both cores were idle, not at the end of the 10 s grace period.
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+}
+
+// spawn_on keeps working while the runtime drains, and the runtime waits for what it started:
+// core 0's last task hands work to core 1, which reports back to core 0 after core 0 went idle.
+TEST(Shutdown, WorkHandedToAnotherCoreDuringTheGracePeriodFinishes) {
+  std::atomic<bool> reported{false};
+  std::atomic<bool> spawned{false};
+  {
+    kio::Runtime rt(
+        kio::RuntimeOptions{.workers = 2, .oversubscribe = true, .shutdown_grace = 10s});
+    auto cleanup = [](std::atomic<bool>& reported) -> kio::Task<void> {
+      co_await kio::with_cancel(kio::CancelToken{}, kio::sleep_for(30ms));
+      co_await kio::submit_to(0, [&reported] { reported.store(true); });
+    };
+    auto last = [](kio::Runtime& rt, std::atomic<bool>& spawned, std::atomic<bool>& reported,
+                   decltype(cleanup) c) -> kio::Task<void> {
+      rt.request_stop();
+      co_await kio::with_cancel(kio::CancelToken{}, kio::sleep_for(10ms));
+      spawned.store(static_cast<bool>(co_await kio::spawn_on(1, c(reported))));
+    };
+    rt.block_on(last(rt, spawned, reported, cleanup));
+    rt.stop();
+  }
+  EXPECT_TRUE(spawned.load());
+  EXPECT_TRUE(reported.load());
+}
+
+// Idle cores agree quickly that they are done: stop() does not sit out the grace period.
+TEST(Shutdown, IdleRuntimeStopsWithoutWaitingForTheGrace) {
+  for (int round = 0; round < 20; ++round) {
+    kio::Runtime rt(
+        kio::RuntimeOptions{.workers = 2, .oversubscribe = true, .shutdown_grace = 30s});
+    rt.block_on([]() -> kio::Task<void> { co_await kio::submit_to(1, [] { return 1; }); }());
+    const auto t0 = std::chrono::steady_clock::now();
+    rt.stop();
+    ASSERT_LT(std::chrono::steady_clock::now() - t0, 5s) << "round " << round;
+  }
+}
+
+// One grace deadline for all cores: a task on core 1 that ignores cancellation keeps the runtime
+// until the deadline, no longer, while core 0 (idle) waits with it.
+TEST(Shutdown, StubbornTaskIsBoundedByTheSharedGraceDeadline) {
+  std::atomic<int> frames{0};
+  {
+    kio::Runtime rt(
+        kio::RuntimeOptions{.workers = 2, .oversubscribe = true, .shutdown_grace = 200ms});
+    auto stubborn = [](Guard) -> kio::Task<void> {
+      co_await kio::with_cancel(kio::CancelToken{}, kio::sleep_for(1h));
+    };
+    rt.block_on([](decltype(stubborn) s, std::atomic<int>& frames) -> kio::Task<void> {
+      co_await kio::spawn_on(1, s(Guard(frames)));
+    }(stubborn, frames));
+    testing::internal::CaptureStderr();
+    const auto t0 = std::chrono::steady_clock::now();
+    rt.stop();
+    const auto took = std::chrono::steady_clock::now() - t0;
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_GE(took, 150ms);
+    EXPECT_LT(took, 5s);
+    EXPECT_NE(err.find("still running after the 200 ms grace period"), std::string::npos) << err;
+  }
+  EXPECT_EQ(frames.load(), 0);
+}
+
+}  // namespace

@@ -2,6 +2,8 @@
 // printing, comparison, and sockaddr round trips.
 #include <gtest/gtest.h>
 
+#include <string_view>
+
 #include "kio/net/address.hpp"
 
 using kio::net::Address;
@@ -72,6 +74,16 @@ TEST(Address, BadTextHasAClearError) {
     EXPECT_GT(a.error().message().size(), 10u) << c.text;
   }
   EXPECT_NE(Address::parse("1.2.3.4").error().message().find("port"), std::string::npos);
+}
+
+// A NUL inside the text must not cut it short (the C functions underneath stop at one): found
+// by tests/fuzz/address_fuzz.cpp.
+TEST(Address, EmbeddedNulIsRefused) {
+  using namespace std::string_view_literals;
+  EXPECT_EQ(Address::parse("1.2.3.4\0junk:80"sv).error(), AddressError::bad_ipv4);
+  EXPECT_EQ(Address::parse("[::1\0junk]:80"sv).error(), AddressError::bad_ipv6);
+  EXPECT_EQ(Address::parse("[fe80::1%lo\0junk]:80"sv).error(), AddressError::bad_scope);
+  EXPECT_TRUE(Address::parse("[fe80::1%lo]:80"sv));
 }
 
 TEST(Address, PortAndComparison) {

@@ -6,6 +6,10 @@
 KIO_BUILD_PACKAGES=(g++ meson ninja-build pkg-config python3 liburing-dev libfmt-dev
                     libgtest-dev libbenchmark-dev)
 
+# The independent HTTP parser the differential tests compare kio's with (tests/http/differential*,
+# tests/fuzz/differential_fuzz.cpp): needed by every tool that builds the tests.
+KIO_TEST_PACKAGES=(libhttp-parser-dev)
+
 missing_packages() {
   local p
   for p in "$@"; do

@@ -31,6 +31,10 @@ CONFIGS = {
     "clang-tsan": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
                                   "-Db_sanitize=thread", "-Db_lundef=false",
                                   "-Dbenchmarks=false", "-Ddemos=false"], ["tsan"]),
+    # libFuzzer targets (tests/fuzz), each run for KIO_FUZZ_SECONDS (25 s in CI; tools/fuzz: longer).
+    "clang-fuzz": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
+                                  "-Db_sanitize=address,undefined", "-Db_lundef=false",
+                                  "-Dfuzz=true", "-Dbenchmarks=false", "-Ddemos=false"], ["fuzz"]),
 }
 
 
@@ -49,7 +53,9 @@ def suite_targets(bdir, suites):
     for t in tests:
         if not any(s.split(":")[-1] in suites for s in t.get("suite", [])):
             continue
-        out.add(os.path.relpath(t["cmd"][0], bdir))
+        exe = os.path.relpath(t["cmd"][0], bdir)
+        if not exe.startswith(".."):  # an interpreter (python3) is not a target
+            out.add(exe)
         for dep in t.get("depends", []):
             if dep in by_id:
                 for f in by_id[dep]["filename"]:
@@ -85,6 +91,9 @@ def run_one(cfg, t, extra):
     cmd = list(t["cmd"])
     env = dict(os.environ, **SAN_ENV, **(t.get("env") or {}))
     timeout = t.get("timeout") or 300
+    if any(s.split(":")[-1] == "fuzz" for s in t.get("suite", [])) and \
+            os.environ.get("KIO_FUZZ_SECONDS"):
+        timeout = max(timeout, int(os.environ["KIO_FUZZ_SECONDS"]) + 300)
     is_gtest = t.get("protocol") == "gtest"
     report = None
     if is_gtest:
@@ -135,6 +144,10 @@ def run_one(cfg, t, extra):
             passed, failed, skipped, names = 0, 1, 0, [f"{label}: exit status {rc}"]
     status = "ok  " if failed == 0 else "FAIL"
     log(f"{status} {label:<40} {passed:4d} passed {failed:3d} failed {skipped:3d} skipped  {secs:6.1f}s")
+    if not failed and any(x.split(":")[-1] == "fuzz" for x in t.get("suite", [])):
+        lines = out.strip().splitlines()
+        if lines:
+            log(f"     {lines[-1]}")  # the fuzz target's exec count
     if failed:
         tail = out[-8000:]
         log("---- output (tail) ----\n" + tail + "\n----")
@@ -145,8 +158,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=sorted(CONFIGS), action="append")
     ap.add_argument("--filter", help="run only tests whose name contains this")
+    ap.add_argument("--fuzz-seconds", type=int, help="run each fuzz target this long (default 25)")
     ap.add_argument("extra", nargs="*", help="extra arguments for gtest binaries")
     args = ap.parse_args()
+    if args.fuzz_seconds:
+        os.environ["KIO_FUZZ_SECONDS"] = str(args.fuzz_seconds)
 
     totals = [0, 0, 0]
     failures = []

@@ -15,6 +15,11 @@
 
 namespace kio::detail {
 
+namespace {
+/// How long teardown waits for the kernel to complete cancelled operations before it gives up.
+constexpr std::chrono::seconds teardown_patience{10};
+}  // namespace
+
 Executor& this_executor(const char* what) {
   if (Executor* e = tls_executor) [[likely]]
     return *e;
@@ -26,8 +31,6 @@ Executor::Executor(Runtime& rt, unsigned index, const RuntimeOptions& opts, int 
     : rt_(rt), index_(index), opts_(opts), cpu_(cpu) {
   wake_completion_.on_cqe = &Executor::on_wake;
   wake_completion_.self = this;
-  signal_.on_cqe = &Executor::on_signal;
-  signal_.self = this;
 }
 
 Executor::~Executor() {
@@ -49,6 +52,21 @@ void Executor::init() {
 
 // ---- submission ---------------------------------------------------------------------------
 
+// The ring can no longer be trusted. -EBADR means the kernel dropped completions (a CQ overflow
+// it had no memory to hold, despite FEAT_NODROP): some operation will never complete, and kio
+// cannot tell which, so it can neither resume its waiter nor know when its buffer is free again.
+// Going on would hang tasks and risk use-after-free at teardown; stopping is the honest answer.
+[[noreturn]] void Executor::ring_failure(const char* what, int r) noexcept {
+  if (r == -EBADR)
+    log("{}: the kernel dropped completions (CQ overflow under memory pressure); kio cannot tell "
+        "which operations finished, so it stops here. Lower the number of operations in flight "
+        "per core or raise RuntimeOptions::queue_depth (the CQ is 4x it).",
+        what);
+  else
+    log("{} failed: {}; this is a kio bug or a broken ring", what, std::strerror(-r));
+  std::abort();
+}
+
 io_uring_sqe* Executor::get_sqe_slow() {
   for (;;) {
     submit_pending();
@@ -68,8 +86,7 @@ void Executor::submit_pending() {
       reap();
       continue;
     }
-    log("io_uring_submit failed: {}; this is a kio bug or a broken ring", std::strerror(-r));
-    std::abort();
+    ring_failure("io_uring_submit", r);
   }
 }
 
@@ -87,10 +104,7 @@ void Executor::cancel_and_wait(Completion* c, const bool& in_flight) noexcept {
     submit_pending();
     io_uring_cqe* cqe = nullptr;
     const int r = io_uring_wait_cqe(&ring_, &cqe);
-    if (r < 0 && r != -EINTR && r != -ETIME) {
-      log("io_uring_wait_cqe failed while cancelling: {}", std::strerror(-r));
-      std::abort();
-    }
+    if (r < 0 && r != -EINTR && r != -ETIME) ring_failure("io_uring_wait_cqe", r);
     reap();
   }
 }
@@ -114,7 +128,10 @@ std::size_t Executor::reap() {
       copy[i] = {cqes[i]->user_data, cqes[i]->res, cqes[i]->flags};
     io_uring_cq_advance(&ring_, n);
     for (unsigned i = 0; i < n; ++i) {
-      if (copy[i].user_data <= mail_wake_user_data) continue;  // untracked, or a mail wake-up
+      if (copy[i].user_data < reserved_user_data_end) [[unlikely]] {
+        on_untracked(copy[i].user_data, copy[i].res);  // a cancel, a mail wake-up, ...
+        continue;
+      }
       if (!(copy[i].flags & IORING_CQE_F_MORE)) --inflight_;
       auto* c = reinterpret_cast<Completion*>(static_cast<std::uintptr_t>(copy[i].user_data));
       c->on_cqe(c, copy[i].res, copy[i].flags);
@@ -132,6 +149,11 @@ bool Executor::inject(Injected* w) {
     std::lock_guard lock(inject_mu_);
     if (inject_closed_) return false;
     w->next = nullptr;
+    // From a worker, this counts as mail for the shutdown's idle check (a task it starts here
+    // must keep this core draining); a plain thread's injections are not awaited.
+    Executor* from = tls_executor;
+    w->counted = from != nullptr;
+    if (from) ++from->mail_sent_;
     if (inject_tail_)
       inject_tail_->next = w;
     else
@@ -166,8 +188,10 @@ void Executor::drain_injected(bool stopped) {
     head = std::exchange(inject_head_, nullptr);
     inject_tail_ = nullptr;
   }
+  if (head && published_idle_) mark_busy();
   while (head) {
     Injected* next = head->next;
+    if (head->counted) ++mail_received_;
     head->run(head, stopped);  // may free `head`
     head = next;
   }
@@ -181,28 +205,6 @@ void Executor::arm_wake_read() {
 void Executor::on_wake(Completion* c, int, unsigned) noexcept {
   Executor* self = static_cast<WakeCompletion*>(c)->self;
   if (self->phase_ != Phase::tearing_down) self->arm_wake_read();
-}
-
-void Executor::arm_signal_read() {
-  io_uring_sqe* sqe = prepare(&signal_);
-  io_uring_prep_read(sqe, signal_.fd, &signal_.info, sizeof signal_.info, 0);
-}
-
-void Executor::on_signal(Completion* c, int res, unsigned) noexcept {
-  auto* w = static_cast<SignalWatch*>(c);
-  Executor* self = w->self;
-  if (self->phase_ == Phase::tearing_down) return;
-  if (res == static_cast<int>(sizeof w->info)) {
-    const int sig = static_cast<int>(w->info.ssi_signo);
-    if (++w->seen == 1) {
-      log("received {}; stopping gracefully (send it again to exit at once)", sigabbrev_np(sig));
-      self->rt_.request_stop();
-    } else {
-      log("received {} again; exiting now", sigabbrev_np(sig));
-      std::_Exit(128 + sig);
-    }
-  }
-  self->arm_signal_read();
 }
 
 // ---- roots --------------------------------------------------------------------------------
@@ -286,7 +288,8 @@ void Executor::wait_for_events(Clock::time_point now) {
   sleeping_.store(true, std::memory_order_seq_cst);
   if (inject_pending_.load(std::memory_order_seq_cst) ||
       mail_pending_.load(std::memory_order_seq_cst) ||
-      (stop_requested_.load(std::memory_order_seq_cst) && phase_ == Phase::running)) {
+      (stop_requested_.load(std::memory_order_seq_cst) && phase_ == Phase::running) ||
+      (phase_ == Phase::draining && sync_ && sync_->finished.load(std::memory_order_seq_cst))) {
     sleeping_.store(false, std::memory_order_relaxed);
     submit_pending();
     io_uring_get_events(&ring_);
@@ -305,16 +308,15 @@ void Executor::wait_for_events(Clock::time_point now) {
     r = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
   }
   sleeping_.store(false, std::memory_order_relaxed);
-  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
-    log("io_uring wait failed: {}", std::strerror(-r));
-    std::abort();
-  }
+  if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+    ring_failure("io_uring wait", r);
 }
 
 void Executor::run() {
   tls_executor = this;
+  tls_frame_pool.attach(*this, index_, sync_ ? sync_->runtime_tag : 0,
+                        static_cast<unsigned>(peers_.size()));
   arm_wake_read();
-  if (signal_.fd >= 0) arm_signal_read();
   for (;;) {
     drain_injected(false);
     drain_mail(false);
@@ -323,17 +325,16 @@ void Executor::run() {
     Clock::time_point now = Clock::now();
     if (!timers_.empty()) timers_.fire_expired(now);
 
-    if (phase_ == Phase::running && stop_requested_.load(std::memory_order_relaxed)) {
+    if (phase_ == Phase::running && stop_requested_.load(std::memory_order_acquire)) {
       phase_ = Phase::draining;
-      grace_deadline_ = now + opts_.shutdown_grace;
+      const Clock::rep d = sync_ ? sync_->deadline.load(std::memory_order_acquire) : 0;
+      grace_deadline_ = d != 0 ? Clock::time_point(Clock::duration(d)) : now + opts_.shutdown_grace;
       shutdown_.request_cancel();
       continue;
     }
-    if (phase_ == Phase::draining &&
-        ((root_count_ == 0 && ready_.empty()) || now >= grace_deadline_))
-      break;
 
     flush_mail();
+    if (phase_ == Phase::draining && drain_finished(now)) break;
     if (!ready_.empty() || mail_pending_.load(std::memory_order_relaxed)) {
       // More work is queued: pick up completions without blocking.
       if (opts_.ring_mode == RingMode::sqpoll) {
@@ -356,21 +357,42 @@ void Executor::teardown() noexcept {
     log("stopping with {} task(s) still running after the {} ms grace period; destroying them",
         root_count_, opts_.shutdown_grace.count());
   phase_ = Phase::tearing_down;
+  tls_frame_pool.detach();  // last batches of frames go home; later frees stay here
   quiesce();
   discard_mail();
   // 1. No kernel operation may still point into a frame: cancel them all and wait for every CQE.
-  if (inflight_ > 0) {
+  //    Some completions come late (a zero-copy send's notification waits for the peer's ACK):
+  //    say so every few seconds, and after `teardown_patience` leak the frames rather than free
+  //    memory the kernel may still write.
+  const Clock::time_point t0 = Clock::now();
+  Clock::time_point next_report = t0 + std::chrono::seconds(2);
+  bool gave_up = false;
+  auto cancel_all = [this] {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
     if (!sqe) sqe = get_sqe_slow();
     io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
     io_uring_sqe_set_data64(sqe, 0);
-  }
+  };
+  if (inflight_ > 0) cancel_all();
   while (inflight_ > 0) {
     submit_pending();
     io_uring_cqe* cqe = nullptr;
-    __kernel_timespec ts{.tv_sec = 1, .tv_nsec = 0};
+    __kernel_timespec ts{.tv_sec = 0, .tv_nsec = 100'000'000};
     io_uring_wait_cqe_timeout(&ring_, &cqe, &ts);
     reap();
+    const Clock::time_point now = Clock::now();
+    if (inflight_ == 0 || now < next_report) continue;
+    if (now - t0 >= teardown_patience) {
+      log("{} operation(s) still not completed by the kernel {} s after cancellation; leaking "
+          "{} suspended task frame(s) instead of freeing memory the kernel may still use",
+          inflight_, std::chrono::duration_cast<std::chrono::seconds>(now - t0).count(),
+          root_count_);
+      gave_up = true;
+      break;
+    }
+    log("waiting for the kernel to complete {} cancelled operation(s)", inflight_);
+    next_report = now + std::chrono::seconds(2);
+    cancel_all();
   }
   // 2. Refuse further injections; work injected but not yet run learns that the worker stopped.
   //    Before the frames go: an injected node may live in a suspended frame (a cross-core
@@ -379,6 +401,7 @@ void Executor::teardown() noexcept {
   // 3. Nothing runs any more: forget queued resumptions and timers, then destroy the frames.
   ready_.clear();
   timers_.clear();
+  if (gave_up) return;
   while (roots_)
     roots_->frame.destroy();  // the root's destructor unlinks it
   ready_.clear();

@@ -20,8 +20,17 @@
 //   the inbound rings, and after running coroutines publishes the outbound ones (batched). A
 //   sleeping destination is woken once per batch with IORING_OP_MSG_RING from the sender's ring
 //   (an eventfd write from non-worker threads).
-// * Stop: `request_stop` (any thread) makes the loop cancel its shutdown token and keep running
-//   until every root task finished or the grace period ended. Then, with every other core:
+// * Stop: `request_stop` (any thread) makes the loop cancel its shutdown token and enter the
+//   draining phase, in which it keeps running tasks and serving cross-core mail normally. A core
+//   leaves draining only when the runtime's one grace deadline passed, or when *every* core is
+//   idle (no root task, nothing ready, no mail in flight): a core without tasks of its own keeps
+//   serving the others' submit_to/spawn_on while they clean up. Idleness is decided without a
+//   lock by a two-wave check (four-counter termination detection): each draining core publishes
+//   an (epoch, idle) word and its counts of mail sent and received when it goes idle, and bumps
+//   the epoch *before* it handles anything that arrives afterwards; a core going idle reads every
+//   core's word and counts twice. The same words in both waves, all idle, and as many messages
+//   received as sent mean that at one instant no core had work and nothing was in flight, which
+//   nothing can undo (see drain_finished in mail.cpp). Then, with every other core:
 //   (1) quiesce: stop resuming coroutines; answer inbound requests with "cancelled" until all
 //   cores are quiescent; (2) discard all mail still in rings and overflow lists (after this no
 //   core touches another core's memory); (3) cancel all in-flight operations, wait for their
@@ -31,7 +40,6 @@
 #pragma once
 
 #include <liburing.h>
-#include <sys/signalfd.h>
 
 #include <atomic>
 #include <chrono>
@@ -41,6 +49,7 @@
 #include <vector>
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/detail/frame_pool.hpp"
 #include "kio/core/detail/mailbox.hpp"
 #include "kio/core/detail/ready_queue.hpp"
 #include "kio/core/detail/timer_heap.hpp"
@@ -70,19 +79,31 @@ struct RootNode {
 struct Injected {
   Injected* next = nullptr;
   void (*run)(Injected*, bool stopped) noexcept = nullptr;
+  bool counted = false;  // sent by a worker: part of the shutdown's mail accounting
 };
 
 class Executor;
 
 /// Shared by a runtime's executors to step through shutdown together.
 struct ShutdownSync {
+  /// steady_clock ticks of the grace deadline shared by every core; 0 until a stop is requested.
+  std::atomic<Clock::rep> deadline{0};
+  /// Set once every core was idle at the same instant with no mail in flight.
+  std::atomic<bool> finished{false};
   std::atomic<unsigned> quiesced{0};
   std::atomic<unsigned> discarded{0};
   unsigned participants = 0;
+  std::uint32_t runtime_tag = 0;  // distinguishes runtimes in frame headers (frame_pool.hpp)
 };
 
 /// user_data of the CQE a MSG_RING wake-up posts into a sleeping destination's ring.
 inline constexpr std::uint64_t mail_wake_user_data = 1;
+/// user_data of a MSG_RING wake-up on the sender's ring: `msg_ring_failed_base + destination`.
+/// It is submitted with CQE_SKIP_SUCCESS, so a CQE arrives only when the wake-up failed, and the
+/// sender then wakes the destination through its eventfd instead.
+inline constexpr std::uint64_t msg_ring_failed_base = 2;
+/// user_data values below this are the runtime's own untracked SQEs, never a Completion*.
+inline constexpr std::uint64_t reserved_user_data_end = msg_ring_failed_base + 1024;
 
 inline constinit thread_local Executor* tls_executor = nullptr;
 
@@ -103,14 +124,14 @@ class Executor {
   // ---- worker thread: setup and loop -------------------------------------------------------
   /// Creates the ring on the calling (worker) thread. Throws kio::SetupError on failure.
   void init();
-  /// Makes this executor read `signal_fd` (a signalfd for SIGINT/SIGTERM) from its ring: the
-  /// first signal stops the runtime gracefully, a second one exits the process. Before run.
-  void watch_signals(int signal_fd) noexcept { signal_.fd = signal_fd; }
   /// Wires the cross-core rings (before run): out[d] carries mail to core d, in[s] from core s.
   void connect(std::vector<Executor*> peers, std::vector<MailRing*> out, std::vector<MailRing*> in,
                ShutdownSync* sync);
   /// Runs until stopped, then tears down. Must follow a successful init() on the same thread.
   void run();
+  /// Sets `deadline` as the shared end of the grace period unless one is set; returns the one in
+  /// force. Any thread; called by Runtime::request_stop before it flags the executors.
+  static Clock::time_point arm_grace_deadline(ShutdownSync& sync, Clock::time_point deadline);
 
   // ---- worker thread: used by awaitables ---------------------------------------------------
   unsigned index() const noexcept { return index_; }
@@ -138,6 +159,11 @@ class Executor {
   void remove_root(RootNode* n) noexcept;
   /// True once the runtime began stopping: multishot operations should not be re-armed.
   bool stopping() const noexcept { return phase_ != Phase::running; }
+  /// True once this core left its grace period: no user code runs any more, frames are about to
+  /// be destroyed.
+  bool tearing_down() const noexcept { return phase_ == Phase::tearing_down; }
+  /// While stopping: when the runtime's grace period ends (time_point::max() while running).
+  Clock::time_point grace_deadline() const noexcept { return grace_deadline_; }
   /// Cancelled when the runtime starts stopping; the ambient token of every root task.
   CancelToken shutdown_token() noexcept { return shutdown_.token(); }
   std::uint64_t inflight() const noexcept { return inflight_; }
@@ -164,6 +190,7 @@ class Executor {
   enum class Phase { running, draining, tearing_down };
 
   io_uring_sqe* get_sqe_slow();
+  [[noreturn]] void ring_failure(const char* what, int r) noexcept;
   void submit_pending();
   std::size_t reap();
   void run_ready(std::size_t limit);
@@ -173,14 +200,17 @@ class Executor {
   bool spin_for_mail(Clock::time_point now, Clock::time_point until);
   void arm_wake_read();
   static void on_wake(Completion* c, int res, unsigned flags) noexcept;
-  void arm_signal_read();
-  static void on_signal(Completion* c, int res, unsigned flags) noexcept;
+  void on_untracked(std::uint64_t user_data, int res) noexcept;
+  bool drain_finished(Clock::time_point now) noexcept;
+  void publish_idle() noexcept;
+  void mark_busy() noexcept;
+  bool all_cores_idle() const noexcept;
   void teardown() noexcept;
   void drain_mail(bool stopped);
   void flush_mail();
   void discard_mail() noexcept;
   void quiesce() noexcept;
-  void post_msg_ring_wake(int target_ring_fd) noexcept;
+  void post_msg_ring_wake(Executor& target) noexcept;
 
   // ---- does not change once initialised
   Runtime& rt_;
@@ -198,18 +228,18 @@ class Executor {
   std::size_t root_count_ = 0;
   std::uint64_t inflight_ = 0;
   Phase phase_ = Phase::running;
-  Clock::time_point grace_deadline_{};
+  Clock::time_point grace_deadline_ = Clock::time_point::max();
   CancelSource shutdown_;
   struct WakeCompletion : Completion {
     Executor* self = nullptr;
   } wake_completion_;
   std::uint64_t wake_buf_ = 0;
-  struct SignalWatch : Completion {
-    Executor* self = nullptr;
-    int fd = -1;
-    unsigned seen = 0;
-    signalfd_siginfo info{};
-  } signal_;
+  // shutdown accounting (see the design note): mail and counted injections sent and received
+  std::uint64_t mail_sent_ = 0;
+  std::uint64_t mail_received_ = 0;
+  std::uint64_t drain_epoch_ = 0;
+  bool published_idle_ = false;
+  mutable std::vector<std::uint64_t> idle_words_;  // scratch for all_cores_idle (sized by connect)
   // cross-core mail (wired by connect() before run)
   struct Outbox {
     MailRing* ring = nullptr;
@@ -233,6 +263,11 @@ class Executor {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> sleeping_{false};
   std::atomic<bool> mail_pending_{false};
+
+  // ---- written by the worker thread while draining, read by the other cores' idle checks
+  alignas(64) std::atomic<std::uint64_t> drain_word_{0};  // (epoch << 1) | idle
+  std::atomic<std::uint64_t> drain_sent_{0};
+  std::atomic<std::uint64_t> drain_received_{0};
 };
 
 }  // namespace kio::detail

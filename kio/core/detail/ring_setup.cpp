@@ -13,6 +13,10 @@ namespace kio::detail {
 
 namespace {
 
+// The kernel's IORING_MAX_CQ_ENTRIES (2 * IORING_MAX_ENTRIES); kio's CQ is 4x the SQ.
+constexpr unsigned kernel_max_cq_entries = 65536;
+constexpr unsigned max_queue_depth = kernel_max_cq_entries / 4;
+
 const char* mode_name(RingMode m) {
   switch (m) {
     case RingMode::defer_taskrun:
@@ -55,9 +59,8 @@ std::string ring_setup_message(int err, const RuntimeOptions& o, unsigned worker
       return head + ". This kernel has no io_uring (needs Linux 6.1+ for the default ring mode).";
     case EINVAL:
       return head +
-             ". The kernel rejected the ring parameters: queue_depth must be a power of two "
-             "<= 32768, and RingMode::defer_taskrun needs Linux 6.1+ (try "
-             "RingMode::coop_taskrun on 5.19+, or RingMode::sqpoll).";
+             ". The kernel rejected the ring parameters: RingMode::defer_taskrun needs Linux 6.1+ "
+             "(try RingMode::coop_taskrun on 5.19+, or RingMode::sqpoll).";
     case EMFILE:
     case ENFILE:
       return head + ". Out of file descriptors: raise `ulimit -n`.";
@@ -87,9 +90,14 @@ void create_ring(io_uring& ring, const RuntimeOptions& o, unsigned worker, int c
       }
       break;
   }
-  if (o.queue_depth == 0 || (o.queue_depth & (o.queue_depth - 1)) != 0 || o.queue_depth > 32768) {
+  if (o.queue_depth == 0 || (o.queue_depth & (o.queue_depth - 1)) != 0 ||
+      o.queue_depth > max_queue_depth) {
     throw SetupError(std::make_error_code(std::errc::invalid_argument),
-                     ring_setup_message(EINVAL, o, worker));
+                     fmt::format("kio: RuntimeOptions::queue_depth {} is not valid: it must be a "
+                                 "power of two from 1 to {} (the completion queue is 4x the "
+                                 "submission queue, and the kernel accepts at most {} completion "
+                                 "entries)",
+                                 o.queue_depth, max_queue_depth, kernel_max_cq_entries));
   }
   const int r = io_uring_queue_init_params(o.queue_depth, &ring, &p);
   if (r < 0)

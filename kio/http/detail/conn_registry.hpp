@@ -11,9 +11,11 @@
 
 #include <coroutine>
 #include <cstddef>
+#include <utility>
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/task.hpp"
 
 namespace kio::http::detail {
 
@@ -59,16 +61,30 @@ class ConnRegistry {
       if (n->idle) n->idle->request_cancel();
   }
 
-  /// Awaitable: resumes when no connection is registered (at once if none is). Not cancellable:
-  /// connections end by themselves (timeouts bound how long that takes) or by runtime shutdown.
-  struct [[nodiscard]] Drained {
-    ConnRegistry& r;
-    bool await_ready() const noexcept { return r.size_ == 0; }
-    void await_suspend(std::coroutine_handle<> h) noexcept {
-      r.ex_ = &kio::detail::this_executor("kio::http drained");
-      r.waiter_ = h;
+  /// Awaitable: resumes when no connection is registered (at once if none is), or when the
+  /// ambient token is cancelled (then connections may remain; the caller checks size()). One
+  /// waiter at a time.
+  class [[nodiscard]] Drained {
+   public:
+    explicit Drained(ConnRegistry& r) noexcept : r_(r) {}
+    Drained(Drained&& o) noexcept : r_(o.r_) {}  // only before it is awaited
+    bool await_ready() const noexcept { return r_.size_ == 0; }
+    template <class P>
+    bool await_suspend(std::coroutine_handle<P> h) noexcept {
+      if (!reg_.arm(kio::detail::token_of(h), &on_cancel, this)) return false;
+      r_.ex_ = &kio::detail::this_executor("kio::http drained");
+      r_.waiter_ = h;
+      return true;
     }
-    void await_resume() const noexcept {}
+    void await_resume() noexcept { reg_.disarm(); }
+
+   private:
+    static void on_cancel(void* self) noexcept {
+      ConnRegistry& r = static_cast<Drained*>(self)->r_;
+      if (r.waiter_) r.ex_->schedule(std::exchange(r.waiter_, {}));
+    }
+    ConnRegistry& r_;
+    CancelRegistration reg_;
   };
   Drained drained() noexcept { return Drained{*this}; }
 

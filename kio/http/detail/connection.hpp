@@ -18,8 +18,9 @@
 //   s.shutdown_write()               -> Result<void> (FIN after the last response)
 //   co_await s.close()               -> anything
 // Timeouts: the header section must be complete within header_timeout of its first byte
-// (slowloris), each body read within body_timeout, an idle keep-alive connection lives
-// idle_timeout, a send may take send_timeout. A request cut short by a timeout gets 408.
+// (slowloris), each body read within body_timeout and the whole request within request_timeout
+// of its first byte (slow bodies), an idle keep-alive connection lives idle_timeout, a send may
+// take send_timeout. A request cut short by a timeout gets 408.
 // Waits carry no per-wait timer or coroutine frame: serve() runs under the connection's own
 // CancelSource, and one lazily re-armed WaitTimer cancels it when a wait's deadline passes.
 // Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
@@ -29,6 +30,8 @@
 // request at hand, answers it with "Connection: close" and closes.
 // Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
 // shutdown) ends every wait; the connection then closes without answering.
+// File bodies (Response::body_file) are the one exception to the single send: a batch holding one
+// goes out through send_with_files (file_send.hpp), the only place that knows about files.
 // Lifetime: the stream, router, options and registry must outlive run().
 #pragma once
 
@@ -54,6 +57,7 @@
 #include "kio/core/with_cancel.hpp"
 #include "kio/http/detail/conn_registry.hpp"
 #include "kio/http/detail/date.hpp"
+#include "kio/http/detail/file_send.hpp"
 #include "kio/http/detail/serialize.hpp"
 #include "kio/http/detail/wait_timer.hpp"
 #include "kio/http/parser.hpp"
@@ -129,6 +133,9 @@ class Connection {
   void build_iov(std::size_t skip = 0);
   void clear_output() noexcept;
   Task<Result<void>> send_output();
+  Task<Result<void>> send_files() {
+    return send_with_files(stream_, out_, segs_, held_, iov_, opts_.file_send, files_);
+  }
   Task<void> linger_close();
   void keep_leftover(std::span<char> data, std::size_t off);
 
@@ -144,10 +151,12 @@ class Connection {
   std::vector<iovec> iov_;
   std::string_view date_;
   Clock::time_point head_deadline_{};
+  Clock::time_point request_deadline_{};
   bool continue_sent_ = false;
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
   WaitTimer timer_;
+  FileSendState files_;
   // Last: the members above (touched by every request) share a few cache lines, instead of
   // being split by the parser's header array.
   RequestParser parser_;
@@ -191,9 +200,9 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
     } else if (parser_.head_complete()) {
-      timer_.arm(now + opts_.body_timeout, *waits_);
+      timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
     } else {
-      timer_.arm(head_deadline_, *waits_);
+      timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
     }
     Result<Buffer> got = co_await stream_.recv();
     timer_.disarm();
@@ -275,7 +284,9 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
             sent = n.error();
         }
       }
-      if (sent && (done < out_.size() || !segs_.empty())) {
+      if (files_.pending) [[unlikely]] {
+        sent = co_await send_files();  // a file body in the batch (segs_ is not empty)
+      } else if (sent && (done < out_.size() || !segs_.empty())) {
         build_iov(done);
         for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
           sent = co_await stream_.send_all(
@@ -286,9 +297,12 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (!sent) co_return Ending::close;
     }
     if (close) co_return Ending::linger;
-    // A request left unfinished by this batch started with it: its header clock starts now.
-    if (off < data.size() && (idle || off > 0))
-      head_deadline_ = Clock::now() + opts_.header_timeout;
+    // A request left unfinished by this batch started with it: its clocks start now.
+    if (off < data.size() && (idle || off > 0)) {
+      const Clock::time_point first_byte = Clock::now();
+      head_deadline_ = first_byte + opts_.header_timeout;
+      request_deadline_ = first_byte + opts_.request_timeout;
+    }
     keep_leftover(data, off);
   }
 }
@@ -321,12 +335,22 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
   bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
   bool has_body = status_allows_body(resp.status());
-  std::string_view body = resp.body();
   HeadOptions ho;
   ho.keep_alive = keep;
   ho.http10 = req.version_minor == 0;
   ho.date_line = date_;
   ho.extra_lines = extra;
+  if (resp.has_file_body()) [[unlikely]] {
+    const std::uint64_t length = resp.file_body().length();
+    append_head(out_, resp, has_body ? length : 0, ho);
+    if (has_body && req.method != Method::head && length > 0) {
+      segs_.push_back(Segment{out_.size(), held_.size()});
+      held_.push_back(std::move(resp));
+      files_.pending = true;
+    }
+    return keep;
+  }
+  std::string_view body = resp.body();
   append_head(out_, resp, has_body ? body.size() : 0, ho);
   if (has_body && req.method != Method::head && !body.empty()) {
     if (body.size() <= inline_body_limit) {
@@ -371,13 +395,19 @@ void Connection<Stream>::clear_output() noexcept {
   out_.clear();
   segs_.clear();
   held_.clear();
+  files_.pending = false;
 }
 
 /// Sends what is queued, bounded by send_timeout (outside serve(): the 408 path).
 template <class Stream>
 requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output() {
-  build_iov();
   Result<void> r;
+  if (files_.pending) [[unlikely]] {
+    r = co_await kio::timeout(opts_.send_timeout, send_files());
+    clear_output();
+    co_return r;
+  }
+  build_iov();
   for (std::size_t at = 0; at < iov_.size() && r; at += max_iov) {
     std::span<const iovec> part(iov_.data() + at, std::min(max_iov, iov_.size() - at));
     r = co_await kio::timeout(opts_.send_timeout, stream_.send_all(part));
