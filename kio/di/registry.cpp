@@ -229,12 +229,14 @@ Task<void> Registry::stop() {
 Task<void> Registry::stop_here() {
   if (phase_ == Phase::stopped) co_return;
   if (phase_ == Phase::stopping) {
-    (void)co_await stop_done_->wait();
+    (void)co_await kio::with_cancel(CancelToken{}, stop_done_->wait());
     co_return;
   }
   phase_ = Phase::stopping;
   {
-    auto lock = co_await plan_mu_->lock();  // a plan operation in progress finishes first
+    // A plan operation in progress finishes first. Not cancellable (nor are the other internal
+    // waits): stop() is typically awaited while the runtime stops, its token cancelled.
+    auto lock = co_await kio::with_cancel(CancelToken{}, plan_mu_->lock());
   }
   const detail::Cores all = all_of(parts_.size());
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
@@ -244,10 +246,12 @@ Task<void> Registry::stop_here() {
   for (;;) {
     bool quiet = true;
     for (unsigned c : all)
-      quiet = co_await kio::submit_to(c, [&, c] { return parts_[c]->quiet(); }) && quiet;
+      quiet = co_await kio::submit_to(
+                  c, [&, c] { return parts_[c]->quiet() && parts_[c]->running() == 0; }) &&
+              quiet;
     if (quiet) break;
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
-      co_await kio::submit_to(c, [&, c] { return parts_[c]->quiesce(); });
+      co_await kio::submit_to(c, [&, c] { return stop_partition(parts_[c].get()); });
     });
   }
   phase_ = Phase::stopped;
@@ -330,7 +334,7 @@ Task<void> Registry::remove(ServiceId id) {
 }
 
 Task<void> Registry::remove_here(ServiceId id) {
-  auto lock = co_await plan_mu_->lock();
+  auto lock = co_await kio::with_cancel(CancelToken{}, plan_mu_->lock());
   ServiceDef* d = defs_.find(id.index);
   if (!d || d->removed || phase_ != Phase::running) co_return;
   d->removed = true;
@@ -342,7 +346,7 @@ Task<void> Registry::remove_here(ServiceId id) {
 
 Task<void> Registry::add_later(ServiceDef* def, detail::Resolution res,
                                std::vector<detail::ConsumerSlot> consumers) {
-  auto lock = co_await plan_mu_->lock();
+  auto lock = co_await kio::with_cancel(CancelToken{}, plan_mu_->lock());
   if (phase_ == Phase::running && !def->removed) {
     const detail::Cores all = all_of(parts_.size());
     ServiceDef* one[1] = {def};

@@ -3,6 +3,7 @@
 // Context tasks cancelled and joined before stop(), requests made from inside start()/stop().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <stdexcept>
@@ -234,6 +235,47 @@ TEST(Lifecycle, DynamicPolicyRebindsWithoutRestart) {
   }());
 }
 
+struct Reader {
+  explicit Reader(di::Ref<IStore> s) : store(s) { ++builds; }
+  void bound(di::Ref<IStore> s) {
+    store = s;
+    g_log.push_back("bound " + s->name());
+  }
+  void unbound(di::Ref<IStore> s) { g_log.push_back("unbound " + s->name()); }
+  di::Ref<IStore> store;
+  static inline int builds = 0;
+};
+struct OtherStore : IStore {
+  std::string name() const override { return "other"; }
+};
+
+TEST(Lifecycle, DynamicRequiredSlotFailsOverToAnotherProvider) {
+  kio_test::rt().block_on([]() -> kio::Task<void> {
+    g_log.clear();
+    Reader::builds = 0;
+    di::Registry reg;
+    auto main_store =
+        reg.add<GoodStore, IStore>(di::every_core, [] { return GoodStore(); }, {.primary = true});
+    auto reader = reg.add<Reader>(di::every_core, [](di::Ref<IStore> s) { return Reader(s); },
+                                  {.policy = di::Policy::dynamic});
+    CO_ASSERT(static_cast<bool>(co_await reg.start()));
+    // A second provider added later is an alternative for the slot; the binding stays.
+    auto other = reg.add<OtherStore, IStore>(di::every_core, [] { return OtherStore(); });
+    CO_ASSERT(co_await reg.wait_for(other, di::State::active));
+    EXPECT_EQ(reg.local<Reader>(reader)->store->name(), "good");
+    co_await reg.stop(main_store);  // the reader is rebound, not restarted
+    EXPECT_EQ(reg.state(reader), di::State::active);
+    EXPECT_EQ(reg.local<Reader>(reader)->store->name(), "other");
+    co_await reg.stop(other);  // nothing left for a required slot: it stops (holding it) and waits
+    EXPECT_EQ(reg.state(reader), di::State::waiting);
+    co_await reg.start(main_store);
+    EXPECT_EQ(reg.state(reader), di::State::active);
+    EXPECT_EQ(Reader::builds, 2);
+    EXPECT_EQ(g_log, (std::vector<std::string>{"unbound good", "bound other"}));
+    co_await reg.stop();
+  }());
+}
+
 struct Collector {
   explicit Collector(di::All<Plugin> p) : plugins(p) { ++builds; }
   di::All<Plugin> plugins;
@@ -347,6 +389,41 @@ TEST(Lifecycle, AwaitingARequestInsideStartDoesNotDeadlock) {
     EXPECT_EQ(reg.state(a), di::State::waiting);  // its provider is stopped
     co_await reg.stop();
   }());
+}
+
+struct SlowStop {
+  explicit SlowStop(di::Ref<Target>) {}
+  kio::Task<void> stop() {
+    (void)co_await kio::sleep_for(2ms);  // cancelled (the runtime stops): returns at once
+    g_log.push_back("SlowStop stopped");
+  }
+};
+
+TEST(Lifecycle, StopsCompletelyWhileTheRuntimeStops) {
+  // The usual shape of main(): serve until a signal, then stop the registry. The runtime's
+  // shutdown token is cancelled by then; the registry's own waits must not end early.
+  g_log.clear();
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  rt.block_on([](kio::Runtime& rt) -> kio::Task<void> {
+    di::Registry reg;
+    auto target = reg.add<Target>(di::every_core, [] { return Target{}; });
+    auto slow = reg.add<SlowStop>(di::every_core, [](di::Ref<Target> t) { return SlowStop(t); });
+    reg.add<Poller>(di::every_core, [](di::Context& c) { return Poller(c); });
+    CO_ASSERT(static_cast<bool>(co_await reg.start()));
+    rt.request_stop();
+    for (int i = 0; i < 10'000 && !(co_await kio::this_cancel_token()).cancelled(); ++i)
+      co_await kio::yield();  // the loop notices the stop within a few resumptions
+    EXPECT_TRUE((co_await kio::this_cancel_token()).cancelled());
+    co_await reg.stop();
+    EXPECT_EQ(reg.state(target), di::State::stopped);
+    EXPECT_EQ(reg.state(slow), di::State::stopped);
+    // Each service's own order holds; the two services stop independently.
+    std::vector<std::string> poller;
+    for (const std::string& l : g_log)
+      if (l != "SlowStop stopped") poller.push_back(l);
+    EXPECT_EQ(poller, (std::vector<std::string>{"task ended", "stop() with 0 tasks", "destroyed"}));
+    EXPECT_EQ(std::count(g_log.begin(), g_log.end(), "SlowStop stopped"), 1);
+  }(rt));
 }
 
 TEST(Lifecycle, RegistryMisuseIsReported) {

@@ -554,19 +554,27 @@ void Partition::lost(Edge& e) {
   Slot& s = d.slots()[e.slot];
   if (s.hooks && d.has(node_flag::built) &&
       (d.state == State::active || d.state == State::stopping)) {
+    unsigned alternatives = 0;
+    for (const Edge* x = s.head; x; x = x->next_cand)
+      alternatives += (x->seen == Class::active && !x->bound) ? 1 : 0;
+    if (s.need > 0 && bound_count(s) - 1 + alternatives < s.need) {
+      // A required slot left without enough providers: the dependent keeps holding this one
+      // and stops first, as with the restart policy (unbound() would leave it running with a
+      // reference to something about to be destroyed).
+      d.set(node_flag::restart);
+      return;
+    }
     // Rebind in place: unbound() before the provider goes (also while the dependent stops:
-    // a cycle through a dynamic slot unwinds that way).
+    // a cycle through a dynamic optional slot unwinds that way), then bound() an alternative.
     call_hook(d, e, false);
     unbind(e);
-    if (d.state != State::active) return;
-    if (single(s.kind))
-      for (Edge* x = s.head; x; x = x->next_cand)
-        if (x->seen == Class::active && !x->bound) {
-          bind(*x);
-          call_hook(d, *x, true);
-          break;
-        }
-    if (s.need > 0 && bound_count(s) < s.need) d.set(node_flag::restart);
+    if (d.state != State::active || !single(s.kind)) return;
+    for (Edge* x = s.head; x; x = x->next_cand)
+      if (x->seen == Class::active && !x->bound) {
+        bind(*x);
+        call_hook(d, *x, true);
+        break;
+      }
     return;
   }
   d.set(node_flag::restart);  // it stops first; with want up it starts again once it can
@@ -877,7 +885,7 @@ void Partition::begin() {
 }
 
 Task<void> Partition::settled() {
-  if (initial_ != 0) (void)co_await settled_event_.wait();
+  if (initial_ != 0) (void)co_await kio::with_cancel(CancelToken{}, settled_event_.wait());
 }
 
 void Partition::stop_all() {
@@ -898,7 +906,8 @@ void Partition::stop_all() {
 }
 
 Task<void> Partition::stopped() {
-  if (running_ != 0) (void)co_await stopped_event_.wait();
+  // Not cancellable: stop() runs while the runtime stops too.
+  if (running_ != 0) (void)co_await kio::with_cancel(CancelToken{}, stopped_event_.wait());
 }
 
 bool Partition::quiet() const noexcept {

@@ -105,6 +105,8 @@ class Partition {
   Task<void> remove_service(std::uint32_t service);
   /// Whether this partition has anything still to do (for the final quiescence check).
   bool quiet() const noexcept;
+  /// Instances starting, active or stopping here.
+  std::size_t running() const noexcept { return running_; }
   /// Whether an instance here has been failed or blocked at some point (start()'s report
   /// only looks at every instance when one has).
   bool troubled() const noexcept { return troubled_; }
