@@ -207,6 +207,66 @@ TEST(Registry, PerRequesterInstances) {
   }());
 }
 
+// ---- factory results ----------------------------------------------------------------------
+
+struct Built {
+  explicit Built(std::string h) : how(std::move(h)) {}
+  std::string how;
+};
+struct BuiltA : Built {
+  using Built::Built;
+};
+struct BuiltB : Built {
+  using Built::Built;
+};
+struct BuiltC : Built {
+  using Built::Built;
+};
+struct BuiltD : Built {
+  using Built::Built;
+};
+struct Sees {
+  Sees(di::Ref<BuiltA> a, di::Ref<BuiltB> b, di::Ref<BuiltC> c, di::Ref<BuiltD> d)
+      : text(a->how + " " + b->how + " " + c->how + " " + d->how) {}
+  std::string text;
+};
+
+TEST(Registry, FactoriesReturnValuesPointersAndTasks) {
+  kio_test::rt().block_on([]() -> kio::Task<void> {
+    di::Registry reg;
+    reg.add<BuiltA>(di::every_core, [] { return BuiltA("value"); });
+    reg.add<BuiltB>(di::every_core, [] { return std::make_unique<BuiltB>("unique_ptr"); });
+    reg.add<BuiltC>(di::every_core, []() -> kio::Task<BuiltC> {
+      co_await kio::yield();  // an asynchronous factory really suspends
+      co_return BuiltC("task");
+    });
+    reg.add<BuiltD>(di::every_core, []() -> kio::Task<std::unique_ptr<BuiltD>> {
+      co_await kio::yield();
+      co_return std::make_unique<BuiltD>("task-of-unique_ptr");
+    });
+    auto sees =
+        reg.add<Sees>(di::every_core, [](di::Ref<BuiltA> a, di::Ref<BuiltB> b, di::Ref<BuiltC> c,
+                                         di::Ref<BuiltD> d) { return Sees(a, b, c, d); });
+    di::StartReport r = co_await reg.start();
+    CO_ASSERT(static_cast<bool>(r), r.message());
+    EXPECT_EQ(reg.local<Sees>(sees)->text, "value unique_ptr task task-of-unique_ptr");
+    co_await reg.stop();
+  }());
+}
+
+struct NullPtr {};
+
+TEST(Registry, AFactoryReturningANullPointerFails) {
+  kio_test::rt().block_on([]() -> kio::Task<void> {
+    di::Registry reg;
+    reg.add<NullPtr>(di::every_core, [] { return std::unique_ptr<NullPtr>(); });
+    di::StartReport r = co_await reg.start();
+    EXPECT_EQ(r.message(),
+              "NullPtr (every core) on core 0 failed: factory: returned a null std::unique_ptr\n");
+    co_await reg.stop();
+  }());
+}
+
 // ---- 10,000 services, memory per idle service -------------------------------------------------
 
 struct Leaf {
