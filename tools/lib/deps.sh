@@ -4,7 +4,8 @@
 
 # Packages every kio build needs.
 KIO_BUILD_PACKAGES=(g++ meson ninja-build pkg-config python3 liburing-dev libfmt-dev
-                    libgtest-dev libbenchmark-dev)
+                    libgtest-dev libbenchmark-dev
+                    nlohmann-json3-dev)  # demos pong and di_server (built by every release build)
 
 # The independent HTTP parser the differential tests compare kio's with (tests/http/differential*,
 # tests/fuzz/differential_fuzz.cpp): needed by every tool that builds the tests.
