@@ -13,7 +13,7 @@ struct ExitTrimmer {
   ~ExitTrimmer() { tls_frame_pool.trim(); }
 };
 
-// A block on its way home overlays its own header with this.
+// A block on its way home overlays its (dead) frame's first bytes with this.
 struct Returned {
   Returned* next;
   std::uint32_t cls;
@@ -29,11 +29,11 @@ static_assert(sizeof(Returned) + sizeof(Batch) <= FramePool::granule,
 
 void* FramePool::allocate_slow(std::size_t rounded) {
   ++fresh_;
-  return ::operator new(rounded);
+  return ::operator new(rounded, std::align_val_t{frame_align});
 }
 
 void FramePool::deallocate_slow(void* p, std::size_t n) noexcept {
-  ::operator delete(p, n);
+  ::operator delete(p, n, std::align_val_t{frame_align});
 }
 
 void FramePool::note_cached() noexcept {
@@ -47,7 +47,7 @@ void FramePool::trim() noexcept {
   for (std::size_t c = 0; c < classes; ++c) {
     while (FreeBlock* b = free_[c]) {
       free_[c] = b->next;
-      ::operator delete(b, (c + 1) * granule);
+      deallocate_slow(b, (c + 1) * granule);
     }
     count_[c] = 0;
   }
@@ -71,24 +71,23 @@ void FramePool::detach() noexcept {
   pending_ = nullptr;
 }
 
-void FramePool::send_home(Header* h, std::uint32_t c) noexcept {
-  const unsigned dst = h->core - 1;
+void FramePool::send_home(void* block, unsigned dst, std::uint32_t c) noexcept {
   if (dst >= pending_->size()) {  // not a core of this runtime after all
-    keep(h, c);
+    keep(block, c);
     return;
   }
-  auto* r = reinterpret_cast<Returned*>(h);
+  auto* r = ::new (block) Returned;
   Pending& p = (*pending_)[dst];
-  r->next = reinterpret_cast<Returned*>(p.head);
+  r->next = static_cast<Returned*>(p.head);
   r->cls = c;
-  p.head = reinterpret_cast<Header*>(r);
+  p.head = r;
   dirty_ = true;
   if (++p.count >= batch_size) send_batch(dst);
 }
 
 void FramePool::send_batch(unsigned dst) noexcept {
   Pending& p = (*pending_)[dst];
-  auto* first = reinterpret_cast<Returned*>(p.head);
+  auto* first = static_cast<Returned*>(p.head);
   auto* b = ::new (reinterpret_cast<char*>(first) + sizeof(Returned)) Batch;
   b->handle = &FramePool::on_batch;
   b->discard = &FramePool::on_discard;
@@ -109,7 +108,8 @@ void FramePool::on_batch(Message* m, Executor&, bool) noexcept {
   Returned* r = static_cast<Batch*>(m)->blocks;
   while (r) {
     Returned* next = r->next;  // before keep() reuses the block's first word
-    tls_frame_pool.keep(reinterpret_cast<Header*>(r), r->cls);
+    const std::uint32_t cls = r->cls;
+    tls_frame_pool.keep(r, cls);
     r = next;
   }
 }
@@ -119,7 +119,7 @@ void FramePool::on_discard(Message* m) noexcept {
   Returned* r = static_cast<Batch*>(m)->blocks;
   while (r) {
     Returned* next = r->next;
-    ::operator delete(r, (static_cast<std::size_t>(r->cls) + 1) * granule);
+    deallocate_slow(r, (static_cast<std::size_t>(r->cls) + 1) * granule);
     r = next;
   }
 }

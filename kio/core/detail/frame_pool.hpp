@@ -7,9 +7,14 @@
 //
 // Design note
 // -----------
-// * Each frame carries a 16-byte header: the pool it came from, and the worker core and runtime
-//   of that pool (0 when it was allocated outside a worker). The header is only compared and
-//   copied, never used to reach the other thread's pool (that thread may have exited).
+// * Every block starts on a 64-byte boundary (`frame_align`) and the frame starts at the block's
+//   start, so locals declared `alignas(64)` (kio's cache-line-padded types) are aligned: C++20
+//   allocates frames with `operator new(size)` and compilers do not align frames beyond what it
+//   returns. Coroutine locals aligned beyond 64 bytes are not supported.
+// * Each frame carries a 16-byte trailer after the frame (at `trailer_offset(n)`; the frame size
+//   is passed to both allocate and deallocate): the pool it came from, and the worker core and
+//   runtime of that pool (0 when it was allocated outside a worker). The trailer is only compared
+//   and copied, never used to reach the other thread's pool (that thread may have exited).
 // * A frame freed on the core it came from goes back on the free list. One freed on another core
 //   of the same runtime (spawn_on: created by the sender, ended by the receiver) joins a batch
 //   for its home core; a batch travels home as one cross-core message (the message lives in the
@@ -44,6 +49,9 @@ class FramePool {
   /// Blocks per homeward batch.
   static constexpr std::uint32_t batch_size = 64;
 
+  /// Alignment of every frame (and of every block, pooled or not).
+  static constexpr std::size_t frame_align = 64;
+
   struct alignas(16) Header {
     FramePool* home;
     std::uint32_t core;     // home worker core + 1; 0: not allocated on a worker
@@ -51,40 +59,44 @@ class FramePool {
   };
   static_assert(sizeof(Header) == 16);
 
+  /// Where a frame of `n` bytes keeps its header (right after the frame, 16-byte aligned).
+  static constexpr std::size_t trailer_offset(std::size_t n) noexcept { return (n + 15) & ~std::size_t{15}; }
+
   void* allocate(std::size_t n) {
-    const std::size_t need = n + sizeof(Header);
-    Header* h;
+    const std::size_t need = trailer_offset(n) + sizeof(Header);
+    void* block;
     if (need <= max_pooled) {
       const std::size_t c = (need - 1) / granule;
       if (FreeBlock* b = free_[c]) {
         free_[c] = b->next;
         --count_[c];
-        h = reinterpret_cast<Header*>(b);
+        block = b;
       } else {
-        h = static_cast<Header*>(allocate_slow((c + 1) * granule));
+        block = allocate_slow((c + 1) * granule);
       }
     } else {
-      h = static_cast<Header*>(allocate_slow(need));
+      block = allocate_slow(need);
     }
+    Header* h = header_of(block, n);
     h->home = this;
     h->core = core_;
     h->runtime = runtime_;
-    return h + 1;
+    return block;
   }
 
   void deallocate(void* p, std::size_t n) noexcept {
-    Header* h = static_cast<Header*>(p) - 1;
-    const std::size_t need = n + sizeof(Header);
+    const std::size_t need = trailer_offset(n) + sizeof(Header);
     if (need <= max_pooled) {
       const std::size_t c = (need - 1) / granule;
+      const Header* h = header_of(p, n);
       if (h->home != this && h->core != 0 && h->runtime == runtime_ && executor_) [[unlikely]] {
-        send_home(h, static_cast<std::uint32_t>(c));
+        send_home(p, h->core - 1, static_cast<std::uint32_t>(c));
         return;
       }
-      keep(h, c);
+      keep(p, c);
       return;
     }
-    deallocate_slow(h, need);
+    deallocate_slow(p, need);
   }
 
   /// Returns every cached block to the global allocator.
@@ -108,23 +120,26 @@ class FramePool {
     FreeBlock* next;
   };
   struct Pending {
-    Header* head = nullptr;
+    void* head = nullptr;
     std::uint32_t count = 0;
   };
   void* allocate_slow(std::size_t rounded);
   static void deallocate_slow(void* p, std::size_t n) noexcept;
   void note_cached() noexcept;
-  void keep(Header* h, std::size_t c) noexcept {
+  static Header* header_of(void* block, std::size_t n) noexcept {
+    return reinterpret_cast<Header*>(static_cast<char*>(block) + trailer_offset(n));
+  }
+  void keep(void* block, std::size_t c) noexcept {
     if (count_[c] < max_cached_per_class) {
-      auto* b = reinterpret_cast<FreeBlock*>(h);
+      auto* b = static_cast<FreeBlock*>(block);
       b->next = free_[c];
       free_[c] = b;
       if (++count_[c] == 1) note_cached();
       return;
     }
-    deallocate_slow(h, (c + 1) * granule);
+    deallocate_slow(block, (c + 1) * granule);
   }
-  void send_home(Header* h, std::uint32_t c) noexcept;
+  void send_home(void* block, unsigned home_core, std::uint32_t c) noexcept;
   void send_batch(unsigned dst) noexcept;
   void flush_home_slow() noexcept;
   static void on_batch(Message* m, Executor& here, bool stopped) noexcept;
