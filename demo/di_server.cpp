@@ -7,16 +7,14 @@
 // Config lives on core 0; each core has a Counter and a Routes service holding its core's Counter
 // (Ref), the Config (Remote: calls are submit_to messages to core 0) and every core's Counter
 // (PerCore). A request goes to the Routes of the core that accepted it; Ctrl-C stops.
-#include <charconv>
 #include <cstdio>
-#include <cstring>
 #include <numeric>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "flags.hpp"
 #include "kio/core/error.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/di/di.hpp"
@@ -67,18 +65,10 @@ void to_json(json& j, const ServiceInfo& s) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  for (int i = 1; i < argc; ++i) {  // --port 1..65535, --workers 0..1024 (0: one per CPU)
-    const std::string_view a = argv[i];
-    const char* s = i + 1 < argc ? argv[++i] : "";
-    unsigned v = 0;
-    const auto [end, ec] = std::from_chars(s, s + std::strlen(s), v);
-    if ((a != "--port" && a != "--workers") || ec != std::errc() || *end ||
-        (a == "--port" ? v < 1 || v > 65535 : v > 1024)) {
-      std::fputs("usage: di_server [--port N (1-65535)] [--workers N (0: one per CPU)]\n", stderr);
-      return 2;
-    }
-    (a == "--port" ? port : workers) = v;
-  }
+  demo::Flags("di_server", "[--port N] [--workers N]")
+      .number("--port", port, 1, 65535)
+      .number("--workers", workers, 0, 1024)  // 0: one per CPU
+      .parse(argc, argv);
   di::Registry reg;
   reg.add<Config>(di::on_core(0), [] { return Config{}; });
   reg.add<Counter>(di::every_core, [] { return Counter{}; });

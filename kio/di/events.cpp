@@ -3,7 +3,7 @@
 #include <exception>
 #include <utility>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/yield.hpp"
 
@@ -109,9 +109,9 @@ std::size_t EventChannel::dispatch(std::size_t max) {
       try {
         x->call(x, payload, hd);
       } catch (const std::exception& e) {
-        kio::detail::log("kio::di: an event handler threw: {}", e.what());
+        kio::log_error("kio::di: an event handler threw: {}", e.what());
       } catch (...) {
-        kio::detail::log("kio::di: an event handler threw");
+        kio::log_error("kio::di: an event handler threw");
       }
       running_ = nullptr;
       if (x->doomed) x->destroy(x);

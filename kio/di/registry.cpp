@@ -7,7 +7,7 @@
 #include <numeric>
 #include <set>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/submit_to.hpp"
 #include "kio/core/this_core.hpp"
 #include "kio/core/with_cancel.hpp"
@@ -50,7 +50,7 @@ Task<void> detail::Partition::tracked(Partition* self, Task<void> t) {
   try {
     co_await std::move(t);
   } catch (const std::exception& e) {
-    kio::detail::log("kio::di: a background registry operation failed: {}", e.what());
+    kio::log_error("kio::di: a background registry operation failed: {}", e.what());
   }
   --self->messages_;
 }

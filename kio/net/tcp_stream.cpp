@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
 
 namespace kio::net {
@@ -149,7 +149,7 @@ void TcpStream::reset() noexcept {
   // Not on the stream's core (a stream that outlived its runtime, or a misuse).
   if (s->fd >= 0) ::close(s->fd);
   if (s->armed) {
-    kio::detail::log(
+    kio::log_warn(
         "kio::net::TcpStream destroyed off its core with a receive in flight; "
         "leaking its state");
     return;

@@ -3,8 +3,9 @@
 
 Starts it with two workers on a free port, sends requests over several connections (so both
 cores answer), checks that /stats sums the per-core counters, that /services is the registry's
-snapshot as JSON (every service active, the Routes slots bound), that bad arguments get the usage
-text with status 2, and that SIGINT stops it cleanly. Exit status: 0 pass, 77 skip, else fail.
+snapshot as JSON (every service active, the Routes slots bound), and that SIGINT stops it cleanly
+(its flags are checked by demo_flags_test.py, as every demo's).
+Exit status: 0 pass, 77 skip, anything else fail.
 """
 import ctypes
 import http.client
@@ -46,10 +47,6 @@ def main():
     if len(os.sched_getaffinity(0)) < 2:
         print("skip: di_server --workers 2 needs two CPUs")
         return SKIP
-    for bad in (["--port", "70000"], ["--port", "80x"], ["--workers"], ["--verbose"]):
-        p = subprocess.run([exe, *bad], capture_output=True, text=True, timeout=30)
-        assert p.returncode == 2 and "usage: di_server" in p.stderr, (bad, p.returncode, p.stderr)
-
     port = free_port()
     proc = subprocess.Popen([exe, "--port", str(port), "--workers", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent)

@@ -5,7 +5,7 @@
 #include <string>
 #include <utility>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/this_core.hpp"
 #include "kio/core/with_cancel.hpp"
 #include "kio/core/yield.hpp"
@@ -139,7 +139,7 @@ Runner run_start(Partition* p, Node* n, std::uint64_t t0) {
 }
 
 void log_stop_failure(const Node& n, const std::string& what) {
-  kio::detail::log("kio::di: {} (core {}): stop() failed: {}", n.def->name(), n.core, what);
+  kio::log_error("kio::di: {} (core {}): stop() failed: {}", n.def->name(), n.core, what);
 }
 
 std::string run_stop_sync(Node& n) {
@@ -632,11 +632,11 @@ void Partition::call_hook(Node& n, Edge& e, bool bound) {
   try {
     n.def->meta->hook(n.obj, e.slot, bound, e, this);
   } catch (const std::exception& x) {
-    kio::detail::log("kio::di: {} (core {}): {}() threw: {}", n.def->name(), n.core,
-                     bound ? "bound" : "unbound", x.what());
+    kio::log_error("kio::di: {} (core {}): {}() threw: {}", n.def->name(), n.core,
+                   bound ? "bound" : "unbound", x.what());
   } catch (...) {
-    kio::detail::log("kio::di: {} (core {}): {}() threw", n.def->name(), n.core,
-                     bound ? "bound" : "unbound");
+    kio::log_error("kio::di: {} (core {}): {}() threw", n.def->name(), n.core,
+                   bound ? "bound" : "unbound");
   }
 }
 
@@ -784,7 +784,7 @@ void Partition::finish_teardown(Node& n, bool failed) {
 // -------------------------------------------------------------------------------------
 
 void Partition::undelivered(unsigned core, const char* what) noexcept {
-  kio::detail::log(
+  kio::log_error(
       "kio::di: a message to core {} was not delivered ({}); stop the registry "
       "before the runtime",
       core, what);

@@ -3,7 +3,7 @@
 #include <exception>
 #include <system_error>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/di/detail/node.hpp"
 #include "kio/sync/task_group.hpp"
 
@@ -12,7 +12,7 @@ namespace kio::di::detail {
 TaskScope::~TaskScope() {
   if (running_ == 0) return;
   if (!kio::detail::frames_being_torn_down()) {
-    kio::detail::log(
+    kio::log_error(
         "kio::di: {}: its Context was destroyed with {} task(s) running; this is a "
         "kio::di bug. Terminating.",
         owner_->name(), running_);
@@ -30,13 +30,13 @@ std::coroutine_handle<> TaskScope::child_done(std::coroutine_handle<ScopeChildPr
       std::rethrow_exception(p.error);
     } catch (const std::system_error& e) {
       if (e.code() != std::errc::operation_canceled)  // cancelled by the service's stop: expected
-        kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
-                         e.what());
-    } catch (const std::exception& e) {
-      kio::detail::log("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
+        kio::log_error("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
                        e.what());
+    } catch (const std::exception& e) {
+      kio::log_error("kio::di: a task {} spawned through its Context threw: {}", owner_->name(),
+                     e.what());
     } catch (...) {
-      kio::detail::log("kio::di: a task {} spawned through its Context threw", owner_->name());
+      kio::log_error("kio::di: a task {} spawned through its Context threw", owner_->name());
     }
   }
   h.destroy();

@@ -78,7 +78,7 @@ concept HttpStream = requires(S& s, std::span<const iovec> iov) {
   s.send_all(iov);
   { s.shutdown_write() } -> std::same_as<Result<void>>;
   s.close();
-  requires requires(recv_buffer_t<S> & b) {
+  requires requires(recv_buffer_t<S>& b) {
     b.data();
     { b.size() } -> std::convertible_to<std::size_t>;
   };
@@ -89,10 +89,10 @@ inline constexpr std::size_t inline_body_limit = 2048;
 /// iovecs per sendmsg (IOV_MAX).
 inline constexpr std::size_t max_iov = 1024;
 /// A carry buffer that grew past this is released when it empties.
-inline constexpr std::size_t carry_keep_capacity = 64 * 1024;
+inline constexpr std::size_t carry_keep_capacity = std::size_t{64} * 1024;
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 class Connection {
  public:
   Connection(Stream& stream, const Router& router, const ServerOptions& opts, ConnRegistry& reg)
@@ -163,7 +163,8 @@ class Connection {
 };
 
 template <class Stream>
-requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::run() {
   registry_.add(&node_);
   struct Unregister {
     ConnRegistry& r;
@@ -190,7 +191,8 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
 }
 
 template <class Stream>
-requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
+  requires HttpStream<Stream>
+Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
   for (;;) {
     // ---- receive: idle (a stop may end it), or in the middle of a request (deadline: 408)
     const bool idle = carry_.empty();
@@ -309,7 +311,7 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
 
 /// Runs a synchronous handler (or answers 404/405); false when the connection must close.
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
   if (m.status == Status::ok) {
     try {
@@ -330,7 +332,7 @@ bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
 
 /// Serialises `resp` for `req`; returns whether the connection stays open afterwards.
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
   bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
@@ -364,7 +366,7 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::append_error(Status s) {
   Response resp(s);
   resp.text_body(std::string(reason_phrase(s)) + "\n");
@@ -376,7 +378,7 @@ void Connection<Stream>::append_error(Status s) {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::build_iov(std::size_t skip) {
   iov_.clear();
   std::size_t prev = skip;  // (skip > 0 only when there are no segments)
@@ -390,7 +392,7 @@ void Connection<Stream>::build_iov(std::size_t skip) {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::clear_output() noexcept {
   out_.clear();
   segs_.clear();
@@ -400,7 +402,8 @@ void Connection<Stream>::clear_output() noexcept {
 
 /// Sends what is queued, bounded by send_timeout (outside serve(): the 408 path).
 template <class Stream>
-requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output() {
+  requires HttpStream<Stream>
+Task<Result<void>> Connection<Stream>::send_output() {
   Result<void> r;
   if (files_.pending) [[unlikely]] {
     r = co_await kio::timeout(opts_.send_timeout, send_files());
@@ -419,7 +422,8 @@ requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output()
 /// Half-closes, then reads and drops whatever the client still sends (bounded by time), so the
 /// kernel does not answer unread data with a reset that could destroy our last response.
 template <class Stream>
-requires HttpStream<Stream> Task<void> Connection<Stream>::linger_close() {
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::linger_close() {
   if (!stream_.shutdown_write()) co_return;
   auto deadline = Clock::now() + opts_.linger_timeout;
   for (;;) {
@@ -431,7 +435,7 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::linger_close() {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off) {
   if (data.data() == carry_.data()) {
     carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(off));
