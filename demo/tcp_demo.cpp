@@ -1,13 +1,16 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
 //   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
+//            [--header-timeout MS] [--idle-timeout MS]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
 //   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
 //   with sendfile, or with --splice through a pipe on the ring.
+//   --header-timeout / --idle-timeout: ServerOptions' slowloris guard and keep-alive idle time.
 // Runs one listener per core; Ctrl-C stops it.
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <system_error>
@@ -35,13 +38,18 @@ int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
   bool sqpoll = false, echo_everything = false, splice = false;
   const char* static_dir = nullptr;
-  demo::Flags("tcp_demo", "[--port N] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]")
+  unsigned header_timeout_ms = 0, idle_timeout_ms = 0;  // 0: the ServerOptions defaults
+  demo::Flags("tcp_demo",
+              "[--port N] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]] "
+              "[--header-timeout MS] [--idle-timeout MS]")
       .number("--port", port, 1, 65535)
       .number("--workers", workers, 0, 1024)  // 0: one per CPU
       .flag("--sqpoll", sqpoll)
       .flag("--echo", echo_everything)
       .text("--static", static_dir)
       .flag("--splice", splice)
+      .number("--header-timeout", header_timeout_ms, 0, 3'600'000)
+      .number("--idle-timeout", idle_timeout_ms, 0, 3'600'000)
       .parse(argc, argv);
 
   http::Router router;
@@ -58,7 +66,6 @@ int main(int argc, char** argv) {
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
-  http::ServerOptions options;
   options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);

@@ -277,6 +277,14 @@ Task<Result<void>> TcpStream::send_all(std::span<const iovec> iov) {
   return send_all_iov(s_, iov);
 }
 
+bool TcpStream::input_pending() const noexcept {
+  if (!s_) return false;
+  if (s_->queued != 0) return true;
+  if (s_->eof || s_->error) return false;
+  char c;
+  return ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
 Result<void> TcpStream::shutdown_write() noexcept {
   if (!s_) return std::errc::bad_file_descriptor;
   if (::shutdown(s_->fd, SHUT_WR) != 0) return detail::last_error();
