@@ -15,6 +15,8 @@
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
+// * kio::CoreMetrics   this core's counters (tasks, ops, completions, mail).  (core_metrics.hpp)
+// * kio::collect_per_core  reads a value on every core, with the sum.      (per_core.hpp)
 //
 // Example
 // -------
@@ -36,7 +38,9 @@
 #pragma once
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/core_metrics.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/per_core.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"

@@ -60,6 +60,7 @@
 #include "kio/http/detail/file_send.hpp"
 #include "kio/http/detail/serialize.hpp"
 #include "kio/http/detail/wait_timer.hpp"
+#include "kio/http/http_metrics.hpp"
 #include "kio/http/parser.hpp"
 #include "kio/http/response.hpp"
 #include "kio/http/router.hpp"
@@ -227,11 +228,13 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (r.state == ParseState::incomplete) {
         if (parser_.head_complete() && parser_.request().expect_continue && !continue_sent_) {
           out_.append("HTTP/1.1 100 Continue\r\n\r\n");
+          count_response(Status::continue_);  // metrics
           continue_sent_ = true;
         }
         break;
       }
       if (r.state == ParseState::error) {
+        count_parse_error(r.status);  // metrics
         append_error(r.status);
         close = true;
         break;
@@ -333,6 +336,7 @@ template <class Stream>
 requires HttpStream<Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
+  count_response(resp.status());  // metrics
   bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
   bool has_body = status_allows_body(resp.status());
   HeadOptions ho;
@@ -366,6 +370,7 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
 template <class Stream>
 requires HttpStream<Stream>
 void Connection<Stream>::append_error(Status s) {
+  count_response(s);  // metrics
   Response resp(s);
   resp.text_body(std::string(reason_phrase(s)) + "\n");
   HeadOptions ho;
