@@ -36,7 +36,8 @@ struct CoreMetrics {
   /// completions back, to be flushed into the CQ as it empties; none are lost).
   std::uint64_t cq_overflows = 0;
   /// Cross-core messages sent from this core (submit_to/spawn_on requests, replies, wake-ups of
-  /// cross-core waiters, work injected into another worker) and received by it.
+  /// cross-core waiters, batches of coroutine frames going back to the core that allocated them,
+  /// work injected into another worker) and received by it.
   std::uint64_t messages_sent = 0;
   std::uint64_t messages_received = 0;
 

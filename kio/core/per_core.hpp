@@ -12,8 +12,8 @@
 // Consistency: each core's value is read at one instant between two of that core's tasks, so the
 // values of one core agree with each other. Cores are read one after the other, not at one
 // common instant, so the total is the sum of states each core passed through during the call.
-// The reads are cross-core messages themselves: they are counted as such in CoreMetrics (a core
-// read remotely has received one more message than it has answered).
+// The reads are cross-core messages themselves, counted in CoreMetrics after the read: a snapshot
+// does not see its own messages.
 // Lifetime: `read` and what it references must stay valid until the co_await returns.
 // Errors: exceptions from `read` propagate; a core that is shutting down makes co_await throw
 // std::system_error(operation_canceled). Allocates the vector (one per call).
