@@ -8,7 +8,8 @@ KIO_BUILD_PACKAGES=(g++ meson ninja-build pkg-config python3 liburing-dev libfmt
 
 # The independent HTTP parser the differential tests compare kio's with (tests/http/differential*,
 # tests/fuzz/differential_fuzz.cpp): needed by every tool that builds the tests.
-KIO_TEST_PACKAGES=(libhttp-parser-dev)
+# promtool (Debian: prometheus) checks the /metrics output (tests/http/metrics_test.cpp).
+KIO_TEST_PACKAGES=(libhttp-parser-dev prometheus)
 
 missing_packages() {
   local p
