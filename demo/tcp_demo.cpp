@@ -1,12 +1,13 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
-//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
+//   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]] [--metrics]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
 //   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
 //   with sendfile, or with --splice through a pipe on the ring.
+//   --metrics: GET /metrics -> kio's per-core counters in the Prometheus text format.
 // Runs one listener per core; Ctrl-C stops it.
 #include <cstdio>
 #include <cstdlib>
@@ -32,7 +33,7 @@ http::Response echo(http::Request& req) {
 [[noreturn]] void usage() {
   std::fputs(
       "usage: tcp_demo [--port N] [--workers N] [--sqpoll] [--echo] [--static DIR "
-      "[--splice]]\n",
+      "[--splice]] [--metrics]\n",
       stderr);
   std::exit(2);
 }
@@ -41,7 +42,7 @@ http::Response echo(http::Request& req) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  bool sqpoll = false, echo_everything = false, splice = false;
+  bool sqpoll = false, echo_everything = false, splice = false, metrics = false;
   const char* static_dir = nullptr;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
@@ -57,12 +58,15 @@ int main(int argc, char** argv) {
       static_dir = argv[++i];
     else if (a == "--splice")
       splice = true;
+    else if (a == "--metrics")
+      metrics = true;
     else
       usage();
   }
   if (port > 65535) usage();
 
   http::Router router;
+  if (metrics) http::metrics_route(router);  // literal /metrics wins over the catch-all routes
   if (echo_everything) {
     router.any("/*path", echo);
   } else if (static_dir) {
