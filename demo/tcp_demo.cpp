@@ -1,7 +1,7 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
 //   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
-//            [--header-timeout MS] [--idle-timeout MS]
+//            [--header-timeout MS] [--idle-timeout MS] [--metrics]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
@@ -9,6 +9,7 @@
 //   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
 //   with sendfile, or with --splice through a pipe on the ring.
 //   --header-timeout / --idle-timeout: ServerOptions' slowloris guard and keep-alive idle time.
+//   --metrics: GET /metrics -> kio's per-core counters in the Prometheus text format.
 // Runs one listener per core; Ctrl-C stops it.
 #include <chrono>
 #include <cstdio>
@@ -32,12 +33,12 @@ http::Response echo(http::Request& req) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  bool sqpoll = false, echo_everything = false, splice = false;
+  bool sqpoll = false, echo_everything = false, splice = false, metrics = false;
   const char* static_dir = nullptr;
   unsigned header_timeout_ms = 0, idle_timeout_ms = 0;  // 0: the ServerOptions defaults
   demo::Flags("tcp_demo",
               "[--port N] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]] "
-              "[--header-timeout MS] [--idle-timeout MS]")
+              "[--header-timeout MS] [--idle-timeout MS] [--metrics]")
       .number("--port", port, 1, 65535)
       .number("--workers", workers, 0, 1024)  // 0: one per CPU
       .flag("--sqpoll", sqpoll)
@@ -46,9 +47,11 @@ int main(int argc, char** argv) {
       .flag("--splice", splice)
       .number("--header-timeout", header_timeout_ms, 0, 3'600'000)
       .number("--idle-timeout", idle_timeout_ms, 0, 3'600'000)
+      .flag("--metrics", metrics)
       .parse(argc, argv);
 
   http::Router router;
+  if (metrics) http::metrics_route(router);  // literal /metrics wins over the catch-all routes
   if (echo_everything) {
     router.any("/*path", echo);
   } else if (static_dir) {

@@ -20,6 +20,8 @@
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
 //                      Every kio error_code is generic-category errno.       (error.hpp)
 // * kio::log_warn, ... leveled log lines naming the core; KIO_LOG=debug.    (log.hpp)
+// * kio::CoreMetrics   this core's counters (tasks, ops, completions, mail).  (core_metrics.hpp)
+// * kio::collect_per_core  reads a value on every core, with the sum.      (per_core.hpp)
 //
 // Example
 // -------
@@ -41,9 +43,11 @@
 #pragma once
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/core_metrics.hpp"
 #include "kio/core/error.hpp"
 #include "kio/core/interval.hpp"
 #include "kio/core/log.hpp"
+#include "kio/core/per_core.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"

@@ -15,6 +15,8 @@
 // * kio::http::Response       status, headers, owned or borrowed body.              (response.hpp)
 // * kio::http::RequestParser  the strict incremental parser, usable on its own.     (parser.hpp)
 // * kio::http::ServerOptions / Limits   address, timeouts, size limits.   (server_options.hpp)
+// * kio::http::metrics_route  GET /metrics: kio's per-core counters for Prometheus; the same
+//                             numbers from code: co_await metrics_snapshot().     (metrics.hpp)
 //
 // Example
 // -------
@@ -29,8 +31,10 @@
 
 #include "kio/http/handler.hpp"
 #include "kio/http/headers.hpp"
+#include "kio/http/http_metrics.hpp"
 #include "kio/http/limits.hpp"
 #include "kio/http/method.hpp"
+#include "kio/http/metrics.hpp"
 #include "kio/http/parser.hpp"
 #include "kio/http/request.hpp"
 #include "kio/http/response.hpp"

@@ -16,6 +16,7 @@
 // * kio::net::RecvBuffer   the lease recv() returns; drop it to recycle the buffer.
 // (recv_buffer.hpp)
 // * kio::net::SendZcOp     one zero-copy send (IORING_OP_SEND_ZC). (zerocopy.hpp)
+// * kio::net::NetMetrics   this core's connection and byte counters. (net_metrics.hpp)
 // * kio::net::UdpSocket    datagrams: bind, send_to/recv_from, connected send/recv.
 // (udp_socket.hpp)
 //
@@ -39,6 +40,7 @@
 
 #include "kio/net/address.hpp"
 #include "kio/net/buffered_reader.hpp"
+#include "kio/net/net_metrics.hpp"
 #include "kio/net/options.hpp"
 #include "kio/net/recv_buffer.hpp"
 #include "kio/net/tcp_listener.hpp"

@@ -9,6 +9,7 @@
 
 #include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
+#include "kio/net/net_metrics.hpp"
 
 namespace kio::net {
 
@@ -120,6 +121,7 @@ Result<std::size_t> RecvIntoAwaiter::await_resume() noexcept {
   if (mode_ == Mode::direct) {
     if (d_.closed) return std::errc::bad_file_descriptor;  // the stream went away meanwhile
     s_->direct = nullptr;
+    if (res_ > 0) detail::net_counters().bytes_received += static_cast<std::uint64_t>(res_);
     return map_size(res_, flags_);
   }
   if (w_.closed) return std::errc::bad_file_descriptor;
@@ -177,6 +179,7 @@ Task<Result<TcpStream>> TcpStream::connect(Address addr, ConnectOptions opts) {
       },
       map_status);
   if (!r) co_return r.error();
+  ++detail::net_counters().connected;
   co_return std::move(s);
 }
 
@@ -212,6 +215,7 @@ Task<Result<void>> send_all_impl(detail::StreamState* s, std::span<const std::by
                                MSG_NOSIGNAL | MSG_WAITALL);
           },
           map_size);
+      if (r) detail::net_counters().bytes_sent += *r;
     }
     if (!r) co_return r.error();
     if (*r == 0) co_return std::errc::broken_pipe;  // no progress on a non-empty send
@@ -249,6 +253,7 @@ Task<Result<void>> send_all_iov(detail::StreamState* s, std::span<const iovec> i
         map_size);
     if (!r) co_return r.error();
     std::size_t sent = *r;
+    detail::net_counters().bytes_sent += sent;
     if (sent == 0) co_return std::errc::broken_pipe;
     while (sent > 0) {
       const std::size_t left = iov[i].iov_len - offset;

@@ -54,6 +54,7 @@
 #include "kio/net/address.hpp"
 #include "kio/net/detail/core_net.hpp"
 #include "kio/net/detail/stream_state.hpp"
+#include "kio/net/net_metrics.hpp"
 #include "kio/net/options.hpp"
 #include "kio/net/recv_buffer.hpp"
 #include "kio/net/zerocopy.hpp"
@@ -127,6 +128,14 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
   Mode mode_ = Mode::ready;
 };
 
+namespace detail {
+/// map_size that also counts the bytes sent (NetMetrics::bytes_sent).
+inline Result<std::size_t> map_sent(int res, unsigned flags) noexcept {
+  if (res > 0) net_counters().bytes_sent += static_cast<std::uint64_t>(res);
+  return map_size(res, flags);
+}
+}  // namespace detail
+
 class TcpStream {
  public:
   TcpStream() noexcept = default;
@@ -165,7 +174,7 @@ class TcpStream {
           io_uring_prep_send(sqe, fd, data.data(), kio::detail::io_length(data.size()),
                              MSG_NOSIGNAL);
         },
-        map_size);
+        detail::map_sent);
   }
   /// Sends all of `data` (zero copy above zerocopy_threshold() to remote peers).
   Task<Result<void>> send_all(std::span<const std::byte> data);

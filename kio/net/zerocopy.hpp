@@ -39,6 +39,7 @@
 #include "kio/core/result.hpp"
 #include "kio/core/task.hpp"
 #include "kio/io/op.hpp"
+#include "kio/net/net_metrics.hpp"
 
 namespace kio::net {
 
@@ -110,6 +111,7 @@ class [[nodiscard]] SendZcOp : kio::detail::Completion {
     } else {
       self->res_ = res;
       self->sent_ = true;
+      if (res > 0) detail::net_counters().bytes_sent += static_cast<std::uint64_t>(res);
       if ((flags & IORING_CQE_F_MORE) && self->cancel_requested_)
         detail::abort_connection(self->fd_);
     }

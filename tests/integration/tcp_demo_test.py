@@ -2,7 +2,7 @@
 """Real clients against the built tcp_demo (path in $TCP_DEMO).
 
 Usage: tcp_demo_test.py CHECK    (curl | http_client | ab | wrk_pipeline | keepalive |
-                                  pipelining | malformed | port_taken)
+                                  pipelining | malformed | port_taken | metrics)
 Each check starts tcp_demo on a free port, drives it, stops it with SIGTERM and requires a clean
 exit. Exit status: 0 pass, 77 skip (a client program is missing), anything else fail.
 """
@@ -21,6 +21,25 @@ from harness import (SKIP, Demo, check, connect, die_with_parent, read_responses
                      read_to_eof, run, run_check)
 
 # ---- checks ---------------------------------------------------------------------------------
+
+def check_metrics(demo):
+    """--metrics: GET /metrics is Prometheus text counting the requests answered before it."""
+    s = connect(demo)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 3 + b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n")
+    rs = read_responses(s, 4)
+    s.close()
+    status, headers, body = rs[3]
+    check(status == 200, f"/metrics answered {status}")
+    check(headers.get("content-type", "").startswith("text/plain; version=0.0.4"),
+          f"/metrics content type {headers.get('content-type')!r}")
+    text = body.decode()
+    check("# TYPE kio_http_responses_total counter" in text, "no kio_http_responses_total family")
+    ok = sum(int(v) for v in re.findall(r'^kio_http_responses_total\{core="\d+",class="2xx"\} (\d+)$',
+                                          text, re.M))
+    check(ok == 3, f"2xx responses before /metrics: {ok}, not 3:\n{text}")
+    check(len(re.findall(r'^kio_io_completions_total\{core="\d+"\} \d+$', text, re.M)) == 2,
+          "not one kio_io_completions_total series per core (2 workers)")
+
 
 def check_curl(demo):
     if not shutil.which("curl"):
@@ -228,14 +247,17 @@ CHECKS = {
     "pipelining": check_pipelining,
     "malformed": check_malformed,
     "port_taken": check_port_taken,
+    "metrics": check_metrics,
 }
+# Checks that start tcp_demo with extra flags.
+FLAGS = {"metrics": ["--metrics"]}
 
 
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:
         print(__doc__)
         return 2
-    return run_check(sys.argv[1], CHECKS[sys.argv[1]], Demo())
+    return run_check(sys.argv[1], CHECKS[sys.argv[1]], Demo(*FLAGS.get(sys.argv[1], [])))
 
 
 if __name__ == "__main__":

@@ -70,6 +70,7 @@ void Executor::init() {
 }
 
 io_uring_sqe* Executor::get_sqe_slow() {
+  ++metrics_.sq_full_flushes;
   for (;;) {
     submit_pending();
     if (io_uring_sqe* sqe = io_uring_get_sqe(&ring_)) return sqe;
@@ -121,6 +122,9 @@ std::size_t Executor::reap() {
   };
   constexpr unsigned batch = 256;
   std::size_t total = 0;
+  // The kernel holds completions back while the CQ is full; peeking below flushes them in.
+  if (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_CQ_OVERFLOW) [[unlikely]]
+    ++metrics_.cq_overflows;
   for (;;) {
     io_uring_cqe* cqes[batch];
     const unsigned n = io_uring_peek_batch_cqe(&ring_, cqes, batch);
@@ -141,6 +145,7 @@ std::size_t Executor::reap() {
     total += n;
     if (n < batch) break;
   }
+  metrics_.completions += total;
   return total;
 }
 
@@ -217,6 +222,7 @@ void Executor::add_root(RootNode* n) noexcept {
   if (roots_) roots_->prev = n;
   roots_ = n;
   ++root_count_;
+  ++metrics_.tasks_spawned;
 }
 
 void Executor::remove_root(RootNode* n) noexcept {
@@ -241,6 +247,7 @@ void Executor::run_ready(std::size_t limit) {
   std::size_t budget = limit, unchecked = 0;
   for (;;) {
     budget -= n;
+    metrics_.tasks_run += n;
     unchecked += n;
     while (n--)
       ready_.pop().resume();

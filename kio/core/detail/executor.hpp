@@ -49,6 +49,7 @@
 #include <vector>
 
 #include "kio/core/cancel.hpp"
+#include "kio/core/core_metrics.hpp"
 #include "kio/core/detail/frame_pool.hpp"
 #include "kio/core/detail/mailbox.hpp"
 #include "kio/core/detail/ready_queue.hpp"
@@ -146,6 +147,7 @@ class Executor {
       sqe = get_sqe_slow();
     io_uring_sqe_set_data(sqe, c);
     ++inflight_;
+    ++metrics_.ops_submitted;
     return sqe;
   }
   /// Asks the kernel to cancel the operation whose user_data is `c`; its CQE still arrives.
@@ -168,6 +170,13 @@ class Executor {
   /// Cancelled when the runtime starts stopping; the ambient token of every root task.
   CancelToken shutdown_token() noexcept { return shutdown_.token(); }
   std::uint64_t inflight() const noexcept { return inflight_; }
+  /// This core's counters (core_metrics.hpp). Worker thread only: nobody else reads them.
+  CoreMetrics metrics() const noexcept {
+    CoreMetrics m = metrics_;
+    m.messages_sent = mail_sent_;
+    m.messages_received = mail_received_;
+    return m;
+  }
   io_uring& ring() noexcept { return ring_; }
 
   /// Sends `m` to core `dst` (not this core). Returns false if the ring is full: the message is
@@ -228,6 +237,7 @@ class Executor {
   RootNode* roots_ = nullptr;
   std::size_t root_count_ = 0;
   std::uint64_t inflight_ = 0;
+  CoreMetrics metrics_;  // messages_sent/received stay 0 here: mail_sent_/mail_received_ count them
   Phase phase_ = Phase::running;
   Clock::time_point grace_deadline_ = Clock::time_point::max();
   CancelSource shutdown_;

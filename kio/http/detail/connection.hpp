@@ -78,6 +78,7 @@
 #include "kio/http/detail/out_buffer.hpp"
 #include "kio/http/detail/serialize.hpp"
 #include "kio/http/detail/wait_timer.hpp"
+#include "kio/http/http_metrics.hpp"
 #include "kio/http/parser.hpp"
 #include "kio/http/response.hpp"
 #include "kio/http/router.hpp"
@@ -430,11 +431,13 @@ bool Connection<Stream>::process(Batch& b) {
     if (r.state == ParseState::incomplete) {
       if (parser.head_complete() && parser.request().expect_continue && !work_->continue_sent) {
         work_->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        count_response(Status::continue_);  // metrics
         work_->continue_sent = true;
       }
       break;
     }
     if (r.state == ParseState::error) {
+      count_parse_error(r.status);  // metrics
       append_error(r.status);
       b.close = true;
       break;
@@ -523,6 +526,7 @@ bool Connection<Stream>::append_fixed(const Request& req, const FixedResponse& f
       req.keep_alive && !f.response.closes_connection() && (!registry_.stopping() || more_follows_);
   if (!keep || req.version_minor == 0 || req.method == Method::head) [[unlikely]]
     return append_response(req, Response(f.response));
+  count_response(f.response.status());  // metrics
   ConnWork& w = *work_;
   const bool inline_body = f.body.size() <= inline_body_limit;
   const std::size_t head = f.before_date.size() + date_.size() + f.after_date.size();
@@ -547,6 +551,7 @@ template <class Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
   ConnWork& w = *work_;
+  count_response(resp.status());  // metrics
   bool keep =
       req.keep_alive && !resp.closes_connection() && (!registry_.stopping() || more_follows_);
   bool has_body = status_allows_body(resp.status());
@@ -581,6 +586,7 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
 template <class Stream>
   requires HttpStream<Stream>
 void Connection<Stream>::append_error(Status s) {
+  count_response(s);  // metrics
   Response resp(s);
   resp.text_body(std::string(reason_phrase(s)) + "\n");
   HeadOptions ho;

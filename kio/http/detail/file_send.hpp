@@ -44,6 +44,7 @@
 #include "kio/http/response.hpp"
 #include "kio/http/server_options.hpp"
 #include "kio/io/op.hpp"
+#include "kio/net/net_metrics.hpp"
 
 namespace kio::http::detail {
 
@@ -142,6 +143,7 @@ inline Task<Result<void>> send_iov(int sock, std::vector<iovec>& iov, bool more)
         [sock, &msg, flags](io_uring_sqe* s) { io_uring_prep_sendmsg(s, sock, &msg, flags); },
         map_size);
     if (!n) co_return n.error();
+    kio::net::detail::net_counters().bytes_sent += *n;
     std::size_t left = *n;
     while (first < iov.size() && left >= iov[first].iov_len)
       left -= iov[first++].iov_len;
@@ -188,6 +190,7 @@ inline Task<Result<void>> sendfile_region(int sock, const FileBody& f, FileSendS
     const ssize_t n = ::sendfile(sock, f.fd(), &off,
                                  static_cast<std::size_t>(std::min<std::uint64_t>(left, 1u << 30)));
     if (n > 0) {
+      kio::net::detail::net_counters().bytes_sent += static_cast<std::uint64_t>(n);
       left -= static_cast<std::uint64_t>(n);
       continue;
     }
@@ -236,6 +239,7 @@ inline Task<Result<void>> splice_region(int sock, const FileBody& f) {
         break;
       }
       in_pipe -= *put;
+      kio::net::detail::net_counters().bytes_sent += *put;
     }
   }
   pool.give_back(p, in_pipe == 0 && r);

@@ -2,6 +2,7 @@
 
 #include "kio/core/log.hpp"
 #include "kio/net/detail/stream_state.hpp"
+#include "kio/net/net_metrics.hpp"
 
 namespace kio::net::detail {
 
@@ -56,6 +57,7 @@ Result<void> CoreNet::configure(const RecvBufferOptions& opts) {
 }
 
 StreamState* CoreNet::new_stream(int fd) {
+  ++net_counters().open_connections;
   if (StreamState* s = free_) {
     free_ = s->next_free;
     --free_count_;

@@ -7,6 +7,7 @@
 
 #include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
+#include "kio/net/net_metrics.hpp"
 
 namespace kio::net::detail {
 
@@ -136,6 +137,7 @@ void ListenerState::on_accept(kio::detail::Completion* c, int res, unsigned flag
       ::close(res);
     } else {
       self->next_backoff = self->opts.backoff;
+      ++net_counters().accepted;
       self->deliver(res);
     }
   } else if (!self->orphaned) {

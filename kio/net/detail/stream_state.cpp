@@ -6,6 +6,7 @@
 
 #include "kio/core/log.hpp"
 #include "kio/net/detail/core_net.hpp"
+#include "kio/net/net_metrics.hpp"
 #include "kio/net/zerocopy.hpp"
 
 namespace kio::net::detail {
@@ -127,6 +128,7 @@ void StreamState::on_recv(kio::detail::Completion* c, int res, unsigned flags) n
   if (flags & IORING_CQE_F_BUFFER) {
     const auto bid = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
     s->ring->taken();
+    if (res > 0) net_counters().bytes_received += static_cast<std::uint64_t>(res);
     if (res > 0 && !s->orphaned)
       s->push(bid, static_cast<std::uint32_t>(res));
     else
@@ -176,6 +178,7 @@ void StreamState::on_buffers_back(BufferWaiter* w) noexcept {
 }
 
 int StreamState::detach(bool keep_fd) noexcept {
+  --net_counters().open_connections;  // detach runs once per stream, on its core
   if (direct) {
     // The kernel's recv holds a reference to the socket: until it ends, closing the fd neither
     // sends FIN nor wakes the reader. Cancel it; the awaiter sees `closed` and reports
