@@ -3,8 +3,8 @@
 
 Every ```cpp block of README.md and docs/*.md that contains `main(` is a snippet. The build is
 installed into a scratch DESTDIR (`meson install`), then each snippet is compiled and linked, as
-a user outside the project would, with nothing but `pkg-config --cflags --libs kio`. A `#line`
-directive makes the compiler's messages name the Markdown file and line of the block.
+a user outside the project would, with nothing but `pkg-config --cflags --libs kio`. The
+compiler's messages name the Markdown file and line of the block.
 
 Markers: an HTML comment on the line before the fence changes what happens to the block.
     <!-- snippet: needs di -->      the snippet uses kio/di, not installed yet: it is skipped with
@@ -21,6 +21,7 @@ fails unless that is reported as a failure at the right file and line.
 Usage: check_snippets.py BUILD_DIR SOURCE_DIR CXX [CXX args...] [--gtest_*...]
        check_snippets.py --list SOURCE_DIR      (print the snippets found, compile nothing)
 """
+import concurrent.futures
 import fnmatch
 import glob
 import json
@@ -226,16 +227,19 @@ def module_installed(incs, mod):
 
 
 def compile_one(cxx, flags, sn, workdir):
+    # The snippet is written to a file with the Markdown file's relative path, padded with empty
+    # lines so its code sits on the lines it has in the Markdown file: the compiler's messages
+    # then name that file and line, quote the right lines, and g++ treats the code as its main
+    # file (with a #line directive instead, -Wsubobject-linkage fires on coroutine lambdas).
     base = f"{sn.suite}_{sn.line}"
-    src = os.path.join(workdir, base + ".cpp")
+    root = os.path.join(workdir, base)
+    src = os.path.join(root, sn.rel)
+    os.makedirs(os.path.dirname(src), exist_ok=True)
     with open(src, "w") as f:
-        # Messages name the Markdown file and line (the path as given, so editors can jump).
-        f.write(f'#line {sn.line} "{sn.rel}"\n{sn.code}')
+        f.write("\n" * (sn.line - 1) + sn.code)
     cmd = [*cxx, "-std=c++20", "-Wall", "-Wextra", "-Werror", "-fdiagnostics-color=never",
-           src, "-o", os.path.join(workdir, base), *flags]
-    # From the root the Markdown paths are relative to, so the compiler can quote the lines.
-    root = sn.path[: -len(sn.rel)] if sn.path.endswith(sn.rel) else None
-    r = subprocess.run(cmd, cwd=root or None, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+           "-x", "c++", sn.rel, "-x", "none", "-o", os.path.join(workdir, base + ".out"), *flags]
+    r = subprocess.run(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, errors="replace")
     return r.returncode == 0, r.stdout, cmd
 
@@ -312,7 +316,9 @@ def main(argv):
     with tempfile.TemporaryDirectory(prefix="kio-snippets-") as tmp:
         dest = os.path.join(tmp, "dest")
         installed, err = install(build, dest)
-        for suite, name, sn in plan:
+
+        def run(entry):
+            suite, name, sn = entry
             t0 = time.time()
             if installed is None:
                 status, msg = "fail", err
@@ -320,12 +326,18 @@ def main(argv):
                 status, msg = self_check(cxx, *installed, tmp, here)
             else:
                 status, msg = check(sn, cxx, *installed, tmp)
-            secs = time.time() - t0
-            label = f"{sn.rel}:{sn.line}" if sn else f"{suite}.{name}"
-            print(f"[{status.upper():>4}] {label} ({secs:.1f}s)")
-            if msg:
-                print("       " + msg.replace("\n", "\n       "))
-            cases.append((suite, name, status, msg, secs))
+            return suite, name, status, msg, time.time() - t0
+
+        # Two compilers at a time (KIO_SNIPPET_JOBS): the suite runs on small shared machines.
+        jobs = max(1, int(os.environ.get("KIO_SNIPPET_JOBS", "2")))
+        with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
+            for (suite, name, sn), case in zip(plan, pool.map(run, plan)):
+                status, msg, secs = case[2], case[3], case[4]
+                label = f"{sn.rel}:{sn.line}" if sn else f"{suite}.{name}"
+                print(f"[{status.upper():>4}] {label} ({secs:.1f}s)", flush=True)
+                if msg:
+                    print("       " + msg.replace("\n", "\n       "), flush=True)
+                cases.append(case)
     write_report(gt["output"], cases)
     failed = sum(c[2] == "fail" for c in cases)
     print(f"{len(cases)} snippet cases: {sum(c[2] == 'pass' for c in cases)} passed, "
