@@ -11,7 +11,8 @@ Markers: an HTML comment on the line before the fence changes what happens to th
                                     a message. Once kio/<module>/ IS installed the marker is an
                                     error (remove it so the snippet is compiled), so no skip
                                     outlives its reason.
-Several modules: `needs di, metrics`. Any other `snippet:` marker is an error.
+    <!-- snippet: needs kio/http/metrics.hpp -->   the same for one header.
+Several at once: `needs di, kio/http/metrics.hpp`. Any other `snippet:` marker is an error.
 
 Speaks enough of GoogleTest's command line for tools/test and `meson test` to count one case
 per snippet: --gtest_output=json:FILE / xml:FILE, --gtest_filter=PATTERN[:PATTERN...][-NEG...],
@@ -62,11 +63,12 @@ def parse_marker(text):
     """Returns (needs, problem) for the text inside `<!-- snippet: ... -->`."""
     m = re.fullmatch(r"needs\s+(.+)", text)
     if not m:
-        return [], f"unknown snippet marker '{text}' (known: 'needs MODULE[, MODULE...]')"
+        return [], f"unknown snippet marker '{text}' (known: 'needs MODULE-OR-HEADER[, ...]')"
     mods = [x.strip() for x in m.group(1).split(",") if x.strip()]
-    bad = [x for x in mods if not re.fullmatch(r"[a-z_]+", x)]
+    bad = [x for x in mods if not re.fullmatch(r"[a-z_]+|[A-Za-z0-9_/.]+\.hpp", x)]
     if not mods or bad:
-        return [], f"bad module list in snippet marker '{text}' (e.g. 'needs di')"
+        return [], (f"bad list in snippet marker '{text}' (modules or headers, e.g. 'needs di' "
+                    "or 'needs kio/http/metrics.hpp')")
     return mods, None
 
 
@@ -222,8 +224,15 @@ def install(build, dest):
     return (flags, incs), None
 
 
-def module_installed(incs, mod):
-    return any(os.path.isdir(os.path.join(i, "kio", mod)) for i in incs)
+def what(need):
+    """`di` -> kio/di/ (a module folder); `kio/http/metrics.hpp` -> that header."""
+    return need if need.endswith(".hpp") else f"kio/{need}/"
+
+
+def installed_need(incs, need):
+    if need.endswith(".hpp"):
+        return any(os.path.isfile(os.path.join(i, need)) for i in incs)
+    return any(os.path.isdir(os.path.join(i, "kio", need)) for i in incs)
 
 
 def compile_one(cxx, flags, sn, workdir):
@@ -249,16 +258,16 @@ def check(sn, cxx, flags, incs, workdir):
     where = f"{sn.rel}:{sn.line}"
     if sn.problem:
         return "fail", sn.problem
-    missing = [m for m in sn.needs if not module_installed(incs, m)]
+    missing = [m for m in sn.needs if not installed_need(incs, m)]
     present = [m for m in sn.needs if m not in missing]
     if present:
         return "fail", (f"{where}: the snippet is marked `needs {', '.join(sn.needs)}` but "
-                        f"kio/{present[0]}/ is installed now: remove "
+                        f"{what(present[0])} is installed now: remove "
                         f"'{', '.join(present)}' from the <!-- snippet: needs ... --> marker on "
                         "the line before the block, so the snippet is compiled")
     if missing:
-        return "skip", (f"{where}: needs kio/{', kio/'.join(missing)}, which this kio does not "
-                        "install yet (marker <!-- snippet: needs ... -->)")
+        return "skip", (f"{where}: needs {', '.join(what(m) for m in missing)}, which this kio "
+                        "does not install yet (marker <!-- snippet: needs ... -->)")
     ok, out, cmd = compile_one(cxx, flags, sn, workdir)
     if ok:
         return "pass", ""
