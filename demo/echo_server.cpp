@@ -48,8 +48,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "echo_server: %s\n", r.error().message().c_str());
     if (r.error() == std::errc::address_in_use)
       std::fprintf(stderr,
-                   "echo_server: port %u is taken by a listener without SO_REUSEPORT; stop it "
-                   "or pick another port with --port\n",
+                   "echo_server: port %u is taken (another server listens on it); stop it or "
+                   "pick another port with --port\n",
                    port);
     return 1;
   }

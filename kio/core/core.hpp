@@ -7,14 +7,18 @@
 // * kio::spawn         runs a task detached on the current core.             (spawn.hpp)
 // * kio::spawn_on      runs a task detached on another core.                 (spawn_on.hpp)
 // * kio::submit_to     runs a function on another core, awaits its result.   (submit_to.hpp)
-// * kio::Sharded<T>    one service instance per core.                        (sharded.hpp)
+// * kio::Sharded<T>    one service instance per core; invoke_on(_all), and
+//                      map / map_reduce over every core at once.             (sharded.hpp)
 // * kio::yield         lets other ready tasks of this core run first.        (yield.hpp)
 // * kio::sleep_for/_until  timers on the core's timer heap.                  (sleep.hpp)
+// * kio::interval      periodic ticks without drift; burst/delay/skip for
+//                      missed ticks.                                         (interval.hpp)
 // * kio::timeout       bounds any awaitable; cancels it and waits for it.    (timeout.hpp)
 // * kio::signal/ctrl_c waits for a Unix signal (your own graceful stop).    (signal.hpp)
 // * kio::CancelSource  cooperative cancellation; every task has an ambient
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
+//                      Every kio error_code is generic-category errno.       (error.hpp)
 //
 // Example
 // -------
@@ -37,6 +41,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/interval.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"

@@ -1,9 +1,9 @@
 // kio::Result<T> — a value or a std::error_code.
 //
 // Every fallible kio operation (I/O, timeouts, cancelled waits) reports failure as a
-// `std::error_code` inside a Result instead of throwing. A Result is contextually true when it
-// holds a value. `value()` on an error throws `std::system_error`, so code that cannot handle an
-// error locally may simply call it.
+// `std::error_code` inside a Result instead of throwing (generic category, see error.hpp). A
+// Result is contextually true when it holds a value. `value()` on an error throws
+// `std::system_error`, so code that cannot handle an error locally may simply call it.
 //
 //   kio::Result<std::size_t> r = co_await kio::read(fd, buf);
 //   if (!r) { log(r.error().message()); co_return; }
@@ -18,12 +18,9 @@
 #include <type_traits>
 #include <utility>
 
-namespace kio {
+#include "kio/core/error.hpp"
 
-/// Converts a negative errno as found in a CQE's `res` to an error code (system category).
-inline std::error_code errno_code(int negative_errno) noexcept {
-  return {-negative_errno, std::system_category()};
-}
+namespace kio {
 
 template <class T>
 class Result {

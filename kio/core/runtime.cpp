@@ -32,7 +32,7 @@ std::vector<int> affinity_cpus() {
 Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
   const std::vector<int> allowed = affinity_cpus();
   if (allowed.empty())
-    throw SetupError(std::error_code(errno, std::system_category()),
+    throw SetupError(std::error_code(errno, std::generic_category()),
                      "kio: sched_getaffinity failed; cannot tell which CPUs this process may use");
   unsigned n = opts_.workers ? opts_.workers : static_cast<unsigned>(allowed.size());
   if (n > allowed.size() && !opts_.oversubscribe)
@@ -129,7 +129,7 @@ void Runtime::worker_main(unsigned i, std::exception_ptr& error) {
       CPU_ZERO(&set);
       CPU_SET(cpus_[i], &set);
       if (int e = pthread_setaffinity_np(pthread_self(), sizeof set, &set); e != 0)
-        throw SetupError(std::error_code(e, std::system_category()),
+        throw SetupError(std::error_code(e, std::generic_category()),
                          fmt::format("kio: pinning worker {} to CPU {} failed: {}; set "
                                      "RuntimeOptions::pin = false to run unpinned",
                                      i, cpus_[i], std::strerror(e)));

@@ -6,23 +6,39 @@
 //   counters.local().hit();                                        // this core's instance
 //   auto n = co_await counters.invoke_on(1, [](Counter& c) { return c.value(); });
 //   co_await counters.invoke_on_all([](Counter& c) { c.reset(); });
-//   co_await counters.stop();                                      // destroys them, each on its
-//   core
+//   std::vector<std::size_t> per_core =                            // [core 0's, core 1's, ...]
+//       co_await counters.map([](Counter& c) { return c.value(); });
+//   std::size_t total = co_await counters.map_reduce(               // folded as they arrive
+//       [](Counter& c) { return c.value(); }, std::size_t{0}, std::plus<>{});
+//   co_await counters.stop();  // destroys them, each on its core
 //
-// Runs on: instance i is constructed, invoked and destroyed on core i only; start/stop and
-// invoke_on_all run from any core and wait for every core.
+// Runs on: instance i is constructed, invoked and destroyed on core i only; start/stop,
+// invoke_on_all, map and map_reduce run from any core and wait for every core. invoke_on_all,
+// map and map_reduce call fn on every core at the same time (one submit_to per core, all in
+// flight together, like Seastar's map_reduce0), so fn itself is shared by the cores: it must
+// be safe to call concurrently (a lambda that only reads its captures is). fn may return R or
+// Task<R> (the task runs on the instance's core). map_reduce's `reduce(acc, r)` runs on the
+// calling core, once per core, in the order the results come back (not core order): give it an
+// associative and commutative operation, or use map() for results in core order.
 // Threading: the Sharded object itself may be shared by all cores (it never changes between
 // start and stop); each T is touched only by its own core, so T needs no synchronisation.
+// Cancellation: not cancellable (each core's call is a submit_to, which waits for fn).
 // Lifetime: call stop() before the Sharded is destroyed (the destructor of a started Sharded
 // terminates with a message otherwise: its instances would be destroyed on the wrong core).
+// fn, init and reduce live in the awaiting frame until every core has answered. Results travel
+// back by move.
 // Errors: exceptions from T's constructor or from fn propagate; start() destroys the instances
-// already built before rethrowing.
+// already built before rethrowing. invoke_on_all, map and map_reduce rethrow the first exception
+// (from fn or reduce) after every core finished; the other cores' results are then discarded.
 #pragma once
 
+#include <concepts>
 #include <coroutine>
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -93,6 +109,42 @@ class Sharded {
     });
   }
 
+  /// What fn(instance) produces: R for a fn returning R or Task<R>.
+  template <class F>
+  using mapped_t = typename detail::unwrap_task<std::invoke_result_t<F&, T&>>::type;
+
+  /// Runs fn(instance) on every core concurrently; the results in core order (element i from
+  /// core i).
+  template <class F>
+    requires std::invocable<F&, T&> && (!std::is_void_v<mapped_t<F>>)
+  Task<std::vector<mapped_t<F>>> map(F fn) {
+    using R = mapped_t<F>;
+    std::vector<std::optional<R>> slots(instances_.size());
+    co_await for_each_core([this, &fn, &slots](unsigned c) -> Task<void> {
+      slots[c].emplace(co_await submit_to(c, [this, c, &fn] { return fn(*instances_[c]); }));
+    });
+    std::vector<R> out;
+    out.reserve(slots.size());
+    for (auto& v : slots)
+      out.push_back(std::move(*v));
+    co_return out;
+  }
+
+  /// Runs map(instance) on every core concurrently and folds the results on the calling core
+  /// as they arrive: acc = reduce(std::move(acc), std::move(result)), starting from init.
+  template <class M, class Acc, class Reduce>
+    requires std::invocable<M&, T&> &&
+             (!std::is_void_v<mapped_t<M>>) && std::invocable<Reduce&, Acc, mapped_t<M>> &&
+             std::convertible_to<std::invoke_result_t<Reduce&, Acc, mapped_t<M>>, Acc>
+  Task<Acc> map_reduce(M map, Acc init, Reduce reduce) {
+    Acc acc = std::move(init);
+    co_await for_each_core([this, &map, &acc, &reduce](unsigned c) -> Task<void> {
+      mapped_t<M> r = co_await submit_to(c, [this, c, &map] { return map(*instances_[c]); });
+      acc = reduce(std::move(acc), std::move(r));  // back on the calling core
+    });
+    co_return acc;
+  }
+
  private:
   // Runs body(c) for every core c concurrently (as local tasks), waits for all, rethrows the
   // first exception.
@@ -103,9 +155,9 @@ class Sharded {
       std::exception_ptr error;
       std::coroutine_handle<> waiter;
     } join{core_count(), nullptr, {}};
-    auto one = [](Body& body, unsigned c, Join& j) -> Task<void> {
+    auto one = [](Body& each, unsigned c, Join& j) -> Task<void> {
       try {
-        co_await body(c);
+        co_await each(c);
       } catch (...) {
         if (!j.error) j.error = std::current_exception();
       }

@@ -39,7 +39,7 @@ namespace kio {
 
 class [[nodiscard]] SignalAwaiter : detail::SignalWaiter {
  public:
-  explicit SignalAwaiter(std::uint64_t mask) noexcept { this->mask = mask; }
+  explicit SignalAwaiter(std::uint64_t signals) noexcept { mask = signals; }
   /// Only before it is awaited (kio::timeout and with_cancel move it into their task).
   SignalAwaiter(SignalAwaiter&& o) noexcept : SignalAwaiter(o.mask) {}
   SignalAwaiter(const SignalAwaiter&) = delete;

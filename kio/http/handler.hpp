@@ -7,6 +7,13 @@
 //     co_return kio::http::Response::text("done");
 //   });
 //
+// The signature: anything callable with a `kio::http::Request&` (a `Request&`, `const
+// Request&` or `auto&` parameter) that returns exactly `kio::http::Response` (by value) or
+// `kio::Task<kio::http::Response>`. The concept kio::http::RequestHandler<F> checks it; a route
+// given anything else fails to compile with a static_assert that says which part is wrong
+// ("must be callable with kio::http::Request&" / "must return kio::http::Response or
+// kio::Task<kio::http::Response>"), pointing at the route() / get() call. A coroutine lambda
+// needs its return type spelled out (`-> kio::Task<kio::http::Response>`).
 // Synchronous handlers are the fast path: called inline while the receive batch is processed,
 // no coroutine frame. Asynchronous handlers are awaited in order (HTTP/1.1 responses must keep
 // request order); the connection waits for each one before the next request of the batch.
@@ -35,16 +42,48 @@ concept SyncHandler =
 template <class F>
 concept AsyncHandler = std::invocable<F&, Request&> &&
     std::same_as<std::invoke_result_t<F&, Request&>, Task<Response>>;
+/// What a route accepts: a copy-constructible callable, `Response(Request&)` or
+/// `Task<Response>(Request&)` (see above).
+template <class F>
+concept RequestHandler = std::copy_constructible<std::decay_t<F>> &&
+                         (SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>);
+
+namespace detail {
+/// The static_asserts behind Handler's constructor: one per rule, so the message names the rule
+/// that F breaks (the compiler prints F's type in the instantiation context).
+template <class F>
+constexpr bool check_handler() {
+  static_assert(std::copy_constructible<F>,
+                "kio::http handler: must be copy-constructible (the Router stores a copy); "
+                "capture move-only state through a std::shared_ptr");
+  static_assert(std::invocable<F&, Request&>,
+                "kio::http handler: must be callable with kio::http::Request&; write "
+                "[](kio::http::Request& req) { ... } (const Request& or auto& work too)");
+  if constexpr (std::invocable<F&, Request&>) {
+    using R = std::invoke_result_t<F&, Request&>;
+    static_assert(std::same_as<R, Response> || std::same_as<R, Task<Response>>,
+                  "kio::http handler: must return kio::http::Response (synchronous) or "
+                  "kio::Task<kio::http::Response> (asynchronous, declare it with "
+                  "-> kio::Task<kio::http::Response>); wrap a string with "
+                  "kio::http::Response::text(...)");
+  }
+  return true;
+}
+}  // namespace detail
 
 class Handler {
  public:
+  /// Any callable; one that is not a RequestHandler fails to compile with a message saying why.
   template <class F>
-  requires(SyncHandler<std::decay_t<F>> || AsyncHandler<std::decay_t<F>>)
-      Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
-    if constexpr (SyncHandler<std::decay_t<F>>)
-      sync_ = std::forward<F>(f);
-    else
-      async_ = std::forward<F>(f);
+    requires(!std::same_as<std::remove_cvref_t<F>, Handler>)
+  Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
+    static_assert(detail::check_handler<std::decay_t<F>>());
+    if constexpr (RequestHandler<F>) {
+      if constexpr (SyncHandler<std::decay_t<F>>)
+        sync_ = std::forward<F>(f);
+      else
+        async_ = std::forward<F>(f);
+    }
   }
 
   bool is_async() const noexcept { return static_cast<bool>(async_); }

@@ -8,7 +8,8 @@
 // * Router::static_dir        files from a directory: ranges, 304s, sent without a user-space
 //                             copy.                                         (static_files.hpp)
 // * kio::http::Handler        `Response(Request&)` (inline fast path) or
-//                             `Task<Response>(Request&)`.                           (handler.hpp)
+//                             `Task<Response>(Request&)`; concept RequestHandler; a
+//                             wrong signature is a readable static_assert.          (handler.hpp)
 // * kio::http::Request        the parsed request; views into the receive buffer.    (request.hpp)
 // * kio::http::Response       status, headers, owned or borrowed body.              (response.hpp)
 // * kio::http::RequestParser  the strict incremental parser, usable on its own.     (parser.hpp)

@@ -32,7 +32,7 @@ void detail::FileBody::close_fd(int fd) noexcept {
 int detail::FileBody::dup_fd(int fd) {
   const int d = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (d < 0)
-    throw std::system_error(errno, std::system_category(),
+    throw std::system_error(errno, std::generic_category(),
                             "kio::http::Response: copying a file body (dup)");
   return d;
 }

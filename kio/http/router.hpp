@@ -17,6 +17,9 @@
 // "OPTIONS *" (asterisk-form, about the server as a whole: RFC 9110 §9.3.7) is answered by the
 // router itself: 200, no content, Allow listing every method some route names (with HEAD when GET
 // is there, and OPTIONS); "*" routes add none, since they accept any method.
+// Handlers: `Response(Request&)` or `Task<Response>(Request&)` (see handler.hpp); any other
+// signature fails to compile at the route() / get() call with a static_assert saying what the
+// signature must be.
 // Errors: route() throws std::invalid_argument for a malformed pattern, more than
 // PathParams::capacity captures, or a duplicate method + pattern.
 // Threading: build the router before starting the server; after that it is only read (from

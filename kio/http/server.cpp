@@ -201,6 +201,9 @@ Task<Result<void>> Server::bind() {
   net::Address addr = sh->options.address;
   net::ListenOptions lo;
   lo.backlog = sh->options.backlog;
+  lo.share_port = sh->options.share_port;
+  net::ListenOptions join = lo;  // the other cores join the home core's listener
+  join.share_port = true;
 
   // Bind here first: with port 0 the kernel picks the port every other core then binds.
   Result<net::TcpListener> first = net::TcpListener::bind(addr, lo);
@@ -212,7 +215,7 @@ Task<Result<void>> Server::bind() {
   for (unsigned c = 0; c < n && !bind_error; ++c) {
     if (c == home) continue;
     bind_error = co_await kio::submit_to(c, [&, c]() -> std::error_code {
-      auto l = net::TcpListener::bind(addr, lo);
+      auto l = net::TcpListener::bind(addr, join);
       if (!l) return l.error();
       sh->cores[c]->listener = std::move(*l);
       return {};

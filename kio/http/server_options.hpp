@@ -34,6 +34,11 @@ struct ServerOptions {
   net::Address address = net::Address::any_v4(8080);
   /// Pending connections per core's listener.
   int backlog = 4096;
+  /// false (default): bind()/run() fail with address_in_use when any other socket holds the port
+  /// (another server, of this process or another, even with SO_REUSEPORT). true: join the
+  /// SO_REUSEPORT group on the port, sharing connections with the other processes serving it
+  /// (see net::ListenOptions::share_port).
+  bool share_port = false;
   /// Parser limits (413/414/431 thresholds).
   Limits limits{};
   /// From the first byte of a request until its header section is complete (slowloris guard).

@@ -237,7 +237,7 @@ constexpr unsigned stat_mask = STATX_TYPE | STATX_SIZE | STATX_MTIME;
 Result<struct statx> stat_open_file(const kio::fs::File& f) noexcept {
   struct statx st{};
   if (::statx(f.fd(), "", AT_EMPTY_PATH, stat_mask, &st) != 0)
-    return std::error_code(errno, std::system_category());
+    return kio::errno_code(-errno);
   return st;
 }
 
@@ -371,7 +371,7 @@ Router& Router::static_dir(std::string_view prefix, std::string_view dir,
   const std::string d(dir);
   const int fd = ::open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
-    throw std::system_error(errno, std::system_category(),
+    throw std::system_error(errno, std::generic_category(),
                             "kio::http::Router::static_dir: cannot open directory \"" + d + "\"");
   auto sh = std::make_shared<Shared>();
   sh->root = kio::fs::File(fd);

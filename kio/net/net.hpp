@@ -10,6 +10,9 @@
 // * kio::net::TcpStream    connect, recv (leased ring buffers or your buffer), send,
 //                          send_all (vectored, zero copy for large payloads), close.
 //                          (tcp_stream.hpp)
+// * kio::net::BufferedReader  read_line / read_until / read_exact over a TcpStream, views
+//                          into the receive buffers (copies only what straddles them).
+//                          (buffered_reader.hpp)
 // * kio::net::RecvBuffer   the lease recv() returns; drop it to recycle the buffer.
 // (recv_buffer.hpp)
 // * kio::net::SendZcOp     one zero-copy send (IORING_OP_SEND_ZC). (zerocopy.hpp)
@@ -35,6 +38,7 @@
 #pragma once
 
 #include "kio/net/address.hpp"
+#include "kio/net/buffered_reader.hpp"
 #include "kio/net/options.hpp"
 #include "kio/net/recv_buffer.hpp"
 #include "kio/net/tcp_listener.hpp"

@@ -2,6 +2,8 @@
 // buffers. Plain values; every field has a sensible default.
 //
 //   auto l = kio::net::TcpListener::bind(addr, {.backlog = 1024, .nodelay = false});
+//   auto s = kio::net::TcpServer::bind(addr);     // address_in_use if another server has the port
+//   auto t = kio::net::TcpServer::bind(addr, {.share_port = true});  // share it on purpose
 #pragma once
 
 #include <chrono>
@@ -13,9 +15,24 @@ struct ListenOptions {
   /// listen(2) backlog: connections the kernel completes before accept() takes them. The kernel
   /// caps it at net.core.somaxconn.
   int backlog = 4096;
-  /// SO_REUSEPORT: several listeners (one per core) share the port and the kernel spreads new
-  /// connections over them. Needed by TcpServer; harmless otherwise.
+  /// SO_REUSEPORT: several listening sockets share the port and the kernel spreads new
+  /// connections over them (TcpServer's one listener per core needs it). Which sockets may join
+  /// is `share_port`'s business.
   bool reuse_port = true;
+  /// What bind() does when the port is already held by other sockets (with reuse_port).
+  /// false (default): the port must be free. bind() fails with address_in_use if any socket
+  /// holds it, even another server's SO_REUSEPORT group (of this process or another), so a
+  /// second server never silently joins a port and splits its traffic. The new listener then
+  /// has SO_REUSEPORT, so listeners bound later with `share_port = true` join it (TcpServer's
+  /// other cores do).
+  /// true: joins the SO_REUSEPORT group already on the port, whoever owns it (the kernel
+  /// allows sockets of the same user): for several processes serving one port on purpose.
+  /// How the check works: the listener first binds and listens *without* SO_REUSEPORT (which
+  /// fails while any socket holds the port, and makes every other bind of the port fail until
+  /// it is done: two servers starting at once cannot both succeed), then turns SO_REUSEPORT on
+  /// for its own group to join. Limit: a process that itself sets SO_REUSEPORT (same user) can
+  /// still join a kio port afterwards; that process asked for sharing.
+  bool share_port = false;
   /// SO_REUSEADDR: rebind at once after a restart (connections in TIME_WAIT do not block it).
   bool reuse_address = true;
   /// TCP_NODELAY on accepted sockets (set on the listener; Linux copies it to each accepted

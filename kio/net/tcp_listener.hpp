@@ -10,10 +10,12 @@
 //   }
 //
 // What: bind() creates, binds and listens (SO_REUSEADDR, SO_REUSEPORT and TCP_NODELAY by
-// default; see ListenOptions). The first accept() arms one IORING_OP_ACCEPT with
-// IORING_ACCEPT_MULTISHOT; it stays armed and is re-armed whenever the kernel ends it. Accepted
-// sockets go to the oldest waiting accept(), or into a preallocated queue (`accept_queue`); a full
-// queue pauses accepting until accept() drains it. Out of file descriptors (EMFILE/ENFILE): logged
+// default; see ListenOptions). A port held by any other socket, another server's SO_REUSEPORT
+// group included, is address_in_use unless ListenOptions::share_port asks to join it. The
+// first accept() arms one IORING_OP_ACCEPT with IORING_ACCEPT_MULTISHOT; it stays armed and
+// is re-armed whenever the kernel ends it. Accepted sockets go to the oldest waiting accept(),
+// or into a preallocated queue (`accept_queue`); a full queue pauses accepting until accept()
+// drains it. Out of file descriptors (EMFILE/ENFILE): logged
 // once, accepting pauses (timer back-off) and resumes by itself; accept() keeps waiting. For one
 // listener per core see TcpServer (tcp_server.hpp).
 // Runs on / resumes on: the core that bound (or adopted) the listener; accepted streams belong

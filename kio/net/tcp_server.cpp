@@ -11,8 +11,10 @@ Result<TcpServer> TcpServer::bind(const Address& addr, const ListenOptions& opts
   std::vector<int> fds;
   fds.reserve(cores);
   Address where = addr;
+  ListenOptions rest = opts;  // the first socket checks the port is free; the others join it
+  rest.share_port = true;
   for (unsigned c = 0; c < cores; ++c) {
-    auto fd = detail::open_listener(where, opts);
+    auto fd = detail::open_listener(where, c == 0 ? opts : rest);
     if (!fd) {
       for (int f : fds)
         ::close(f);

@@ -14,9 +14,13 @@
 //
 // What: bind() opens one SO_REUSEPORT listening socket per core (synchronously, so bind errors
 // such as address_in_use come back at once; with port 0 every socket gets the port the kernel
-// picked for the first). serve(handler) hands socket i to core i, where a TcpListener accepts
-// (multishot) independently — the kernel spreads connections over the cores, there is no shared
-// accept queue — and runs `handler(stream)` as a task on that core for every connection.
+// picked for the first). The first socket requires a free port: a port held by another server
+// (of this process or another, SO_REUSEPORT or not) is address_in_use, never silently shared;
+// the other cores' sockets then join the first (ListenOptions::share_port explains the check
+// and how to share a port with other processes on purpose).
+// serve(handler) hands socket i to core i, where a TcpListener accepts (multishot)
+// independently — the kernel spreads connections over the cores, there is no shared accept
+// queue — and runs `handler(stream)` as a task on that core for every connection.
 // Runs on / resumes on: serve() is awaited on any worker and resumes there; handlers run on the
 // core that accepted their connection.
 // Cancellation: cancelling serve()'s ambient token (kio::with_cancel, kio::timeout, stop() on

@@ -118,10 +118,8 @@ Result<std::size_t> RecvIntoAwaiter::await_resume() noexcept {
   w_.state = nullptr;
   if (ec_) return ec_;
   if (mode_ == Mode::direct) {
-    if (s_) {
-      s_->direct = false;
-      s_->direct_ref = nullptr;
-    }
+    if (d_.closed) return std::errc::bad_file_descriptor;  // the stream went away meanwhile
+    s_->direct = nullptr;
     return map_size(res_, flags_);
   }
   if (w_.closed) return std::errc::bad_file_descriptor;

@@ -28,13 +28,15 @@
 // the next receive, never lost. After a cancelled or failed send_all the number of bytes sent is
 // unknown: close the connection.
 // Lifetime: TcpStream is a move-only handle (moving is always allowed). The stream must outlive
-// every operation awaited on it, except that a task suspended in recv() on a stream another
-// task destroys resumes with bad_file_descriptor. Destroying or closing a stream with a multishot
-// receive armed cancels it; the receive state is released when the kernel's final CQE arrives.
+// every operation awaited on it, except that a task suspended in recv() or recv(span) on a
+// stream another task destroys or closes resumes at once with bad_file_descriptor (a receive
+// still in the kernel is cancelled, so the socket really closes and the peer sees FIN).
+// Destroying or closing a stream with a multishot receive armed cancels it; the receive state
+// is released when the kernel's final CQE arrives.
 // Destroy a stream on its core and before its runtime stops (the runtime destroys frames, with
 // the streams in them, at teardown).
-// Errors: std::error_code (system category): connection_reset, broken_pipe, connection_refused,
-// timed_out, operation_canceled, ...; never exceptions.
+// Errors: std::error_code (generic category, see core/error.hpp): connection_reset,
+// broken_pipe, connection_refused, timed_out, operation_canceled, ...; never exceptions.
 #pragma once
 
 #include <sys/socket.h>
@@ -93,14 +95,16 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
   RecvIntoAwaiter& operator=(RecvIntoAwaiter&&) = delete;
   ~RecvIntoAwaiter() {
     if (w_.state && w_.state->waiter == &w_) w_.state->waiter = nullptr;
+    // Destroyed suspended (runtime teardown) while the stream lives on: unhook the direct recv.
+    if (mode_ == Mode::direct && !d_.closed && s_ && s_->direct == &d_) s_->direct = nullptr;
   }
 
   bool await_ready() noexcept;
   template <class P>
   bool await_suspend(std::coroutine_handle<P> h) {
     if (mode_ == Mode::direct) {
-      s_->direct = true;
-      s_->direct_ref = &s_;
+      d_.op = this;
+      s_->direct = &d_;
       auto prep = [this](io_uring_sqe* sqe) {
         io_uring_prep_recv(sqe, s_->fd, buf_.data(), kio::detail::io_length(buf_.size()), 0);
       };
@@ -118,6 +122,7 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
   detail::StreamState* s_;
   std::span<std::byte> buf_;
   detail::RecvWaiter w_;
+  detail::DirectRecv d_;
   std::error_code ec_;
   Mode mode_ = Mode::ready;
 };

@@ -1,6 +1,6 @@
 // Description: Router — literal/`:param`/`*rest` matching with backtracking, 404 vs 405 with
 // Allow, any-method routes and unknown methods, HEAD falling back to GET, "OPTIONS *", pattern
-// errors.
+// errors, the RequestHandler concept (wrong signatures: handler_signature_check.sh).
 #include <gtest/gtest.h>
 
 #include <stdexcept>
@@ -11,6 +11,21 @@
 namespace http = kio::http;
 
 namespace {
+
+// What RequestHandler accepts and rejects (the compile errors themselves are checked by
+// handler_signature_check.sh).
+using SyncOk = decltype([](http::Request&) { return http::Response(); });
+using ConstOk = decltype([](const http::Request&) { return http::Response(); });
+using AsyncOk =
+    decltype([](http::Request&) -> kio::Task<http::Response> { co_return http::Response(); });
+using ReturnsString = decltype([](http::Request&) { return std::string(); });
+using NoRequest = decltype([] { return http::Response(); });
+static_assert(http::RequestHandler<SyncOk>);
+static_assert(http::RequestHandler<ConstOk>);
+static_assert(http::RequestHandler<AsyncOk>);
+static_assert(http::RequestHandler<http::Response (*)(http::Request&)>);
+static_assert(!http::RequestHandler<ReturnsString>);
+static_assert(!http::RequestHandler<NoRequest>);
 
 http::Handler tag(std::string name) {
   return [name](http::Request&) { return http::Response::text(name); };

@@ -1,7 +1,8 @@
 // Description: kio::http::Server over real sockets on two cores — port 0, pipelining, large
 // chunked uploads, a batch larger than the socket takes (short sends), error answered then a
 // clean close (no reset), header and idle timeouts,
-// graceful stop with a request in flight, stop before run, bad address.
+// graceful stop with a request in flight, stop before run, bad address, a port held by another
+// server or process (address_in_use unless share_port).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -9,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -16,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "foreign_listener.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/sleep.hpp"
 #include "kio/http/server.hpp"
@@ -280,6 +283,76 @@ TEST(Server, PortInUseIsAnError) {
   ::close(fd);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), std::errc::address_in_use);
+}
+
+// Issue 11, defect 4: a second server on a taken port used to start silently and split the
+// traffic (SO_REUSEPORT on by default).
+
+/// run() on `rt`, with a watchdog: a server that does start serving is stopped after 2 s (so a
+/// wrongly successful run() fails the test instead of hanging it).
+kio::Result<void> run_with_watchdog(kio::Runtime& rt, http::Server& s) {
+  std::atomic<bool> returned{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 200 && !returned.load(); ++i)
+      std::this_thread::sleep_for(10ms);
+    s.stop();
+  });
+  auto r = rt.block_on(s.run());
+  returned = true;
+  watchdog.join();
+  return r;
+}
+TEST(Server, PortHeldByAnotherProcessIsAddressInUse) {
+  kio_test::ForeignListener holder(0, true);
+  ASSERT_TRUE(holder.listening()) << std::strerror(holder.error());
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+  http::ServerOptions o;
+  o.address = kio::net::Address::loopback_v4(holder.port());
+  http::Server s(make_router(), o);
+  auto r = run_with_watchdog(rt, s);
+  ASSERT_FALSE(r) << "the server joined another process's port";
+  EXPECT_EQ(r.error(), std::errc::address_in_use) << r.error().message();
+}
+
+TEST(Server, SecondServerOnTheSamePortIsAddressInUse) {
+  Running first;
+  ASSERT_NE(first.port(), 0);
+  {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+    http::ServerOptions o;
+    o.address = kio::net::Address::loopback_v4(first.port());
+    http::Server second(make_router(), o);
+    auto r = run_with_watchdog(rt, second);
+    ASSERT_FALSE(r) << "a second server joined the first one's port";
+    EXPECT_EQ(r.error(), std::errc::address_in_use) << r.error().message();
+  }
+  Client c(first.port());
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(c.send(get("/")));
+  auto rs = parse_responses(c.read_responses(1));
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_TRUE(first.stop());
+}
+
+TEST(Server, SharePortJoinsAnotherProcessOnPurpose) {
+  kio_test::ForeignListener holder(0, true);
+  ASSERT_TRUE(holder.listening()) << std::strerror(holder.error());
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2, .oversubscribe = true});
+  http::ServerOptions o;
+  o.address = kio::net::Address::loopback_v4(holder.port());
+  o.share_port = true;
+  http::Server s(make_router(), o);
+  std::thread stopper([&s] {
+    for (int i = 0; i < 500 && s.port() == 0; ++i)
+      std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(20ms);
+    s.stop();
+  });
+  auto r = rt.block_on(s.run());
+  stopper.join();
+  EXPECT_TRUE(r) << r.error().message();
+  EXPECT_EQ(s.port(), holder.port());
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 """Real clients against the built tcp_demo (path in $TCP_DEMO).
 
 Usage: tcp_demo_test.py CHECK    (curl | http_client | ab | wrk_pipeline | keepalive |
-                                  pipelining | malformed)
+                                  pipelining | malformed | port_taken)
 Each check starts tcp_demo on a free port, drives it, stops it with SIGTERM and requires a clean
 exit. Exit status: 0 pass, 77 skip (a client program is missing), anything else fail.
 """
@@ -292,6 +292,38 @@ def check_malformed(demo):
     return 0
 
 
+def check_port_taken(demo):
+    """A second tcp_demo on the first one's port, and one on a port another process holds with
+    SO_REUSEPORT, must refuse to start with the "port N is taken" message (issue 11, defect 4:
+    they used to join the port and split its traffic)."""
+    exe = os.environ["TCP_DEMO"]
+
+    def second(port):
+        p = subprocess.run([exe, "--port", str(port), "--workers", "2"], capture_output=True,
+                           text=True, timeout=20, preexec_fn=die_with_parent)
+        return p.returncode, p.stdout + p.stderr
+
+    code, out = second(demo.port)
+    check(code == 1, f"a second tcp_demo on port {demo.port}: exit {code}: {out}")
+    check(f"port {demo.port} is taken" in out, f"no 'port N is taken' message: {out}")
+    with socket.socket() as holder:
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        holder.bind(("0.0.0.0", 0))
+        holder.listen(16)
+        port = holder.getsockname()[1]
+        code, out = second(port)
+    check(code == 1, f"tcp_demo on a port held with SO_REUSEPORT: exit {code}: {out}")
+    check(f"port {port} is taken" in out, f"no 'port N is taken' message: {out}")
+    # The first demo still answers.
+    s = connect(demo)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+    status = read_responses(s, 1)[0][0]
+    s.close()
+    check(status == 200, f"the first demo answered {status}")
+    return 0
+
+
 CHECKS = {
     "curl": check_curl,
     "http_client": check_http_client,
@@ -300,6 +332,7 @@ CHECKS = {
     "keepalive": check_keepalive,
     "pipelining": check_pipelining,
     "malformed": check_malformed,
+    "port_taken": check_port_taken,
 }
 
 

@@ -1,6 +1,7 @@
 // Description: TcpServer/serve with one listener per core: both cores accept, 1,000 concurrent
 // clients x 100 messages with every byte verified, stop() cancels handlers and serve() returns
-// after they finished, a throwing handler does not stop the server, bind errors come back at once.
+// after they finished, a throwing handler does not stop the server, bind errors come back at once,
+// a port held by another server or process is address_in_use unless sharing is asked for.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -8,6 +9,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "foreign_listener.hpp"
 #include "net_util.hpp"
 
 using namespace std::chrono_literals;
@@ -198,6 +200,119 @@ TEST(TcpServer, BindErrorsComeBackAtOnce) {
     EXPECT_EQ(c.error(), std::errc::address_in_use);
   };
   rt.block_on(body());
+}
+
+// Issue 11, defect 4: SO_REUSEPORT let a second server join a port silently and split the
+// traffic. A port held by any socket of another group is address_in_use now.
+TEST(TcpServer, PortHeldByAnotherProcessIsAddressInUse) {
+  for (bool foreign_reuse_port : {true, false}) {
+    SCOPED_TRACE(foreign_reuse_port ? "holder has SO_REUSEPORT" : "plain holder");
+    kio_test::ForeignListener holder(0, foreign_reuse_port);
+    ASSERT_TRUE(holder.listening()) << std::strerror(holder.error());
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 2});
+    auto body = [](std::uint16_t port) -> Task<void> {
+      const Address addr = Address::loopback_v4(port);
+      auto server = TcpServer::bind(addr);
+      CO_ASSERT(!server, "a second server joined the port of another process");
+      EXPECT_EQ(server.error(), std::errc::address_in_use) << server.error().message();
+      auto one = TcpServer::bind(addr, {}, 1);
+      CO_ASSERT(!one);
+      EXPECT_EQ(one.error(), std::errc::address_in_use);
+      auto listener = kio::net::TcpListener::bind(addr);
+      CO_ASSERT(!listener);
+      EXPECT_EQ(listener.error(), std::errc::address_in_use);
+      auto handler = [](TcpStream) -> Task<void> { co_return; };
+      auto served = co_await kio::net::serve(addr, {}, handler);
+      CO_ASSERT(!served);
+      EXPECT_EQ(served.error(), std::errc::address_in_use);
+    };
+    rt.block_on(body(holder.port()));
+  }
+}
+
+TEST(TcpServer, SecondServerOnTheSamePortIsAddressInUse) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2});
+  auto body = []() -> Task<void> {
+    auto first = TcpServer::bind(Address::loopback_v4(0));
+    CO_ASSERT(first, first.error().message());
+    const Address addr = first->local_address();
+    auto second = TcpServer::bind(addr);
+    CO_ASSERT(!second, "a second server joined the first one's port");
+    EXPECT_EQ(second.error(), std::errc::address_in_use) << second.error().message();
+    // A more specific address of the same port (the kernel would prefer it) is taken too.
+    auto wildcard = TcpServer::bind(Address::any_v4(addr.port()));
+    CO_ASSERT(!wildcard);
+    EXPECT_EQ(wildcard.error(), std::errc::address_in_use);
+    // Another process with a plain socket finds the port taken. (One that sets SO_REUSEPORT
+    // itself, as the same user, can still join: the kernel cannot refuse it while kio's own
+    // listeners share the port. That process asked for sharing; see ListenOptions::share_port.)
+    kio_test::ForeignListener other(addr.port(), false);
+    EXPECT_FALSE(other.listening()) << "another process took kio's port";
+    EXPECT_EQ(other.error(), EADDRINUSE) << std::strerror(other.error());
+    // The first server still serves on both cores' listeners.
+    std::atomic<unsigned> accepted{0};
+    auto handler = [&accepted](TcpStream) -> Task<void> {
+      accepted++;
+      co_return;
+    };
+    bool done = false;
+    auto run = [](TcpServer& srv, decltype(handler) h, bool& done) -> Task<void> {
+      EXPECT_TRUE(co_await srv.serve(h));
+      done = true;
+    };
+    kio::spawn(run(*first, handler, done));
+    for (int i = 0; i < 20; ++i) {
+      auto c = co_await TcpStream::connect(addr);
+      CO_ASSERT(c, c.error().message());
+    }
+    for (int i = 0; i < 1000 && accepted.load() < 20; ++i)
+      co_await kio::sleep_for(1ms);
+    EXPECT_EQ(accepted.load(), 20u);
+    first->stop();
+    while (!done)
+      co_await kio::sleep_for(1ms);
+  };
+  rt.block_on(body());
+}
+
+TEST(TcpServer, SharePortJoinsAnotherGroupOnPurpose) {
+  kio_test::ForeignListener holder(0, true);
+  ASSERT_TRUE(holder.listening()) << std::strerror(holder.error());
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 2});
+  auto body = [](std::uint16_t port) -> Task<void> {
+    const Address addr = Address::loopback_v4(port);
+    auto a = TcpServer::bind(addr, {.share_port = true});
+    CO_ASSERT(a, a.error().message());
+    EXPECT_EQ(a->cores(), 2u);
+    auto b = TcpServer::bind(addr, {.share_port = true}, 1);  // and a second kio server
+    CO_ASSERT(b, b.error().message());
+    // Connections now go to any of the four sockets; kio's get some of them.
+    std::atomic<unsigned> accepted{0};
+    auto handler = [&accepted](TcpStream) -> Task<void> {
+      accepted++;
+      co_return;
+    };
+    bool done = false;
+    auto run = [](TcpServer& srv, decltype(handler) h, bool& done) -> Task<void> {
+      EXPECT_TRUE(co_await srv.serve(h));
+      done = true;
+    };
+    kio::spawn(run(*a, handler, done));
+    std::vector<TcpStream> conns;
+    for (int i = 0; i < 64; ++i) {
+      auto c = co_await TcpStream::connect(addr);
+      CO_ASSERT(c, c.error().message());
+      conns.push_back(std::move(*c));
+    }
+    for (int i = 0; i < 200 && accepted.load() == 0; ++i)
+      co_await kio::sleep_for(1ms);
+    EXPECT_GT(accepted.load(), 0u);
+    EXPECT_LT(accepted.load(), 64u) << "the other sockets of the group got nothing";
+    a->stop();
+    while (!done)
+      co_await kio::sleep_for(1ms);
+  };
+  rt.block_on(body(holder.port()));
 }
 
 }  // namespace

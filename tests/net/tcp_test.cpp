@@ -420,6 +420,50 @@ TEST(Tcp, ReceiverWakesWhenAnotherTaskDestroysTheStream) {
   rt.block_on(body());
 }
 
+// Issue 11, defect 3: a single-shot recv(span) (no multishot receive armed) in one task while
+// another task destroys or closes the stream. The reader must resume at once with
+// bad_file_descriptor and the socket must really close (the peer reads EOF); before the fix the
+// kernel's recv kept the socket open, the peer saw nothing and the reader later got EOF.
+TEST(Tcp, CopyingReceiverWakesAndSocketClosesWhenAnotherTaskClosesTheStream) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  auto body = []() -> Task<void> {
+    for (int round = 0; round < 4; ++round) {
+      auto p = co_await nettest::connected_pair();
+      CO_ASSERT(p, p.error().message());
+      auto& [c, s] = *p;
+      struct Outcome {
+        Result<std::size_t> r = std::size_t{0};
+        bool done = false;
+      } out;
+      std::array<std::byte, 64> buf{};
+      auto reader = [](TcpStream& s, std::span<std::byte> buf, Outcome& out) -> Task<void> {
+        out.r = co_await s.recv(buf);
+        out.done = true;
+      };
+      kio::spawn(reader(s, buf, out));
+      co_await kio::sleep_for(5ms);  // the reader is in the kernel's recv now
+      CO_ASSERT(!out.done);
+      if (round % 2 == 0) {
+        s = TcpStream();  // destroy
+      } else {
+        auto closed = co_await s.close();
+        EXPECT_TRUE(closed) << closed.error().message();
+      }
+      for (int i = 0; i < 1000 && !out.done; ++i)
+        co_await kio::sleep_for(1ms);
+      CO_ASSERT(out.done, "the reader still hangs 1 s after its stream was closed");
+      CO_ASSERT(!out.r, "the reader got " << *out.r << " bytes instead of an error");
+      EXPECT_EQ(out.r.error(), std::errc::bad_file_descriptor) << out.r.error().message();
+      // The peer sees the connection end (FIN), so the socket was not leaked.
+      std::array<std::byte, 16> cbuf{};
+      auto n = co_await kio::timeout(1s, c.recv(cbuf));
+      CO_ASSERT(n, "peer: " << n.error().message());
+      EXPECT_EQ(*n, 0u) << "the peer should read end of stream";
+    }
+  };
+  rt.block_on(body());
+}
+
 TEST(Tcp, AcceptQueuePausesAndResumesWithoutDroppingConnections) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   auto body = []() -> Task<void> {

@@ -42,7 +42,7 @@ void Executor::init() {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) {
     const int e = errno;
-    throw SetupError(std::error_code(e, std::system_category()),
+    throw SetupError(std::error_code(e, std::generic_category()),
                      fmt::format("kio: worker {}: eventfd failed: {} (raise `ulimit -n`?)", index_,
                                  std::strerror(e)));
   }

@@ -90,6 +90,7 @@ struct ShutdownSync {
   /// Set once every core was idle at the same instant with no mail in flight.
   std::atomic<bool> finished{false};
   std::atomic<unsigned> quiesced{0};
+  std::atomic<unsigned> flushed{0};  // quiescent, and sent its last mail
   std::atomic<unsigned> discarded{0};
   unsigned participants = 0;
   std::uint32_t runtime_tag = 0;  // distinguishes runtimes in frame headers (frame_pool.hpp)

@@ -196,6 +196,12 @@ void Executor::quiesce() noexcept {
   drain_mail(true);
   flush_mail();
   submit_pending();
+  // This last flush may push into a peer's ring after that peer left the loop above: nobody
+  // discards before every core has sent its last message, or a message pushed after the peer's
+  // discard pass would keep its frame forever.
+  sync_->flushed.fetch_add(1, std::memory_order_acq_rel);
+  while (sync_->flushed.load(std::memory_order_acquire) < sync_->participants)
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
 }
 
 // Shutdown step 2: every core is quiescent. Drop whatever mail is left, releasing frames that

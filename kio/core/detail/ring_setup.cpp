@@ -100,9 +100,7 @@ void create_ring(io_uring& ring, const RuntimeOptions& o, unsigned worker, int c
                                  o.queue_depth, max_queue_depth, kernel_max_cq_entries));
   }
   const int r = io_uring_queue_init_params(o.queue_depth, &ring, &p);
-  if (r < 0)
-    throw SetupError(std::error_code(-r, std::system_category()),
-                     ring_setup_message(-r, o, worker));
+  if (r < 0) throw SetupError(errno_code(r), ring_setup_message(-r, o, worker));
   if (!(p.features & IORING_FEAT_NODROP) || !(p.features & IORING_FEAT_EXT_ARG)) {
     io_uring_queue_exit(&ring);
     throw SetupError(std::make_error_code(std::errc::not_supported),

@@ -67,7 +67,7 @@ struct SignalHub::Impl {
   std::error_code start_thread() {
     if (thread_started) return {};
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return {errno, std::system_category()};
+    if (::pipe2(fds, O_CLOEXEC) != 0) return kio::errno_code(-errno);
     // The handler must never block: a full pipe already means "there is news".
     ::fcntl(fds[1], F_SETFL, ::fcntl(fds[1], F_GETFL) | O_NONBLOCK);
     pipe_read = fds[0];  // before the thread starts reading it
@@ -100,7 +100,7 @@ struct SignalHub::Impl {
     sa.sa_flags = SA_RESTART;
     if (::sigaction(sig, &sa, &previous[sig]) != 0) {
       --refs[sig];
-      return {errno, std::system_category()};
+      return kio::errno_code(-errno);
     }
     return {};
   }

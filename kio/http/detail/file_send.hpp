@@ -82,7 +82,7 @@ class PipePool {
       return p;
     }
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) return std::error_code(errno, std::system_category());
+    if (::pipe2(fds, O_CLOEXEC) != 0) return kio::errno_code(-errno);
     SplicePipe p{fds[0], fds[1], 0};
     // Larger pipes mean fewer splices per file; the default (64 KiB) when the kernel refuses.
     (void)::fcntl(p.w, F_SETPIPE_SZ, 1 << 20);
@@ -115,7 +115,7 @@ class PipePool {
 };
 
 inline std::error_code last_errno() noexcept {
-  return {errno, std::system_category()};
+  return kio::errno_code(-errno);
 }
 
 inline auto poll_out(int fd) noexcept {

@@ -7,12 +7,48 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace kio::http::detail {
 
 template <std::size_t N>
 requires(N > 0) class SmallString {
  public:
+  // The inline bytes past size_ are never initialised (a response would otherwise pay for
+  // clearing them): copies and moves take only the bytes in use, so no uninitialised byte is
+  // ever read (which is also what keeps -Wmaybe-uninitialized quiet in users' code).
+  SmallString() noexcept {}
+  SmallString(const SmallString& o) : size_(o.size_), on_heap_(o.on_heap_), heap_(o.heap_) {
+    copy_inline(o);
+  }
+  SmallString(SmallString&& o) noexcept
+      : size_(o.size_), on_heap_(o.on_heap_), heap_(std::move(o.heap_)) {
+    copy_inline(o);
+    o.size_ = 0;
+    o.on_heap_ = false;
+  }
+  SmallString& operator=(const SmallString& o) {
+    if (this != &o) {
+      size_ = o.size_;
+      on_heap_ = o.on_heap_;
+      heap_ = o.heap_;
+      copy_inline(o);
+    }
+    return *this;
+  }
+  SmallString& operator=(SmallString&& o) noexcept {
+    if (this != &o) {
+      size_ = o.size_;
+      on_heap_ = o.on_heap_;
+      heap_ = std::move(o.heap_);
+      copy_inline(o);
+      o.size_ = 0;
+      o.on_heap_ = false;
+    }
+    return *this;
+  }
+  ~SmallString() = default;
+
   void append(std::string_view s) {
     if (!on_heap_) {
       if (size_ + s.size() <= N) {
@@ -37,6 +73,10 @@ requires(N > 0) class SmallString {
   }
 
  private:
+  void copy_inline(const SmallString& o) noexcept {
+    if (!o.on_heap_ && o.size_ != 0) std::memcpy(inline_, o.inline_, o.size_);
+  }
+
   char inline_[N];
   std::size_t size_ = 0;
   bool on_heap_ = false;

@@ -28,20 +28,19 @@ Result<void> BufferRing::init(io_uring& ring, const RecvBufferOptions& opts, std
       ::mmap(nullptr, ring_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (r == MAP_FAILED) {
     br_ = nullptr;
-    return std::error_code(errno, std::system_category());
+    return kio::errno_code(-errno);
   }
   br_ = static_cast<io_uring_buf_ring*>(r);
   mem_bytes_ = static_cast<std::size_t>(n) * opts.buffer_size;
   void* m = ::mmap(nullptr, mem_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) return std::error_code(errno, std::system_category());
+  if (m == MAP_FAILED) return kio::errno_code(-errno);
   mem_ = static_cast<std::byte*>(m);
 
   io_uring_buf_reg reg{};
   reg.ring_addr = reinterpret_cast<std::uintptr_t>(br_);
   reg.ring_entries = n;
   reg.bgid = group;
-  if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0)
-    return std::error_code(-e, std::system_category());
+  if (int e = io_uring_register_buf_ring(&ring, &reg, 0); e < 0) return kio::errno_code(e);
   ring_ = &ring;
   registered_ = true;
   group_ = group;

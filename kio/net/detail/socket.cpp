@@ -9,7 +9,7 @@
 namespace kio::net::detail {
 
 std::error_code last_error() noexcept {
-  return {errno, std::system_category()};
+  return kio::errno_code(-errno);
 }
 
 Result<int> open_socket(int family, int type) noexcept {
@@ -52,9 +52,16 @@ Result<int> open_listener(const Address& addr, const ListenOptions& opts) noexce
     ::close(*fd);
     return ec;
   };
+  // Exclusive unless share_port: bind and listen without SO_REUSEPORT, which fails with
+  // EADDRINUSE while any other socket holds the port (a foreign SO_REUSEPORT group included),
+  // and while this socket listens without it no other socket can bind or listen on the port
+  // (two servers racing: the second listen() fails). Only then is SO_REUSEPORT turned on, so
+  // this server's own later listeners (share_port) can join it: the kernel builds the group
+  // when the first of them listens.
+  const bool join = opts.reuse_port && opts.share_port;
   if (opts.reuse_address)
     if (auto r = set_option(*fd, SOL_SOCKET, SO_REUSEADDR, 1); !r) return fail(r.error());
-  if (opts.reuse_port)
+  if (join)
     if (auto r = set_option(*fd, SOL_SOCKET, SO_REUSEPORT, 1); !r) return fail(r.error());
   if (opts.nodelay)
     if (auto r = set_option(*fd, IPPROTO_TCP, TCP_NODELAY, 1); !r) return fail(r.error());
@@ -63,6 +70,8 @@ Result<int> open_listener(const Address& addr, const ListenOptions& opts) noexce
       return fail(r.error());
   if (::bind(*fd, addr.sockaddr_ptr(), addr.sockaddr_len()) != 0) return fail(last_error());
   if (::listen(*fd, opts.backlog) != 0) return fail(last_error());
+  if (opts.reuse_port && !join)
+    if (auto r = set_option(*fd, SOL_SOCKET, SO_REUSEPORT, 1); !r) return fail(r.error());
   return *fd;
 }
 

@@ -19,8 +19,8 @@ StreamState::StreamState(CoreNet& c, int f) noexcept
 void StreamState::reset(int f) noexcept {
   fd = f;
   ring = nullptr;
-  armed = cancel_sent = orphaned = direct = eof = false;
-  direct_ref = nullptr;
+  armed = cancel_sent = orphaned = eof = false;
+  direct = nullptr;
   error = {};
   head = tail = BufferRing::none;
   head_offset = 0;
@@ -176,7 +176,14 @@ void StreamState::on_buffers_back(BufferWaiter* w) noexcept {
 }
 
 int StreamState::detach(bool keep_fd) noexcept {
-  if (direct_ref) *direct_ref = nullptr;  // a direct recv must not touch this state again
+  if (direct) {
+    // The kernel's recv holds a reference to the socket: until it ends, closing the fd neither
+    // sends FIN nor wakes the reader. Cancel it; the awaiter sees `closed` and reports
+    // bad_file_descriptor without touching this state again.
+    direct->closed = true;
+    ex.cancel(direct->op);
+    direct = nullptr;
+  }
   if (waiter) {
     waiter->state = nullptr;
     waiter->closed = true;

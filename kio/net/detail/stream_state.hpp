@@ -32,6 +32,14 @@ namespace kio::net::detail {
 class CoreNet;
 class StreamState;
 
+/// A single-shot recv into a caller buffer (TcpStream::recv(span) with no multishot receive
+/// armed); lives in the awaiter. detach() cancels `op` and sets `closed`: the awaiter then
+/// returns bad_file_descriptor and never touches the state again.
+struct DirectRecv {
+  kio::detail::Completion* op = nullptr;
+  bool closed = false;
+};
+
 /// The one task waiting for received data; lives in the awaiter (the waiting frame).
 struct RecvWaiter {
   std::coroutine_handle<> handle{};
@@ -56,8 +64,7 @@ class StreamState : public kio::detail::Completion, public BufferWaiter {
   bool armed = false;                  // a receive is in the kernel (final CQE not seen yet)
   bool cancel_sent = false;            // ASYNC_CANCEL issued for the armed receive
   bool orphaned = false;               // the TcpStream is gone: free on the final CQE
-  bool direct = false;                 // a single-shot recv into a caller buffer is in flight
-  StreamState** direct_ref = nullptr;  // that receive's pointer to us, cleared by detach()
+  DirectRecv* direct = nullptr;        // a single-shot recv into a caller buffer is in flight
   bool eof = false;
   std::error_code error;  // sticky receive error, reported after the queued data
   std::uint16_t head = BufferRing::none;
@@ -86,8 +93,10 @@ class StreamState : public kio::detail::Completion, public BufferWaiter {
   std::size_t copy_out(std::byte* dst, std::size_t n) noexcept;
   /// Resumes the waiter (from a CQE handler or a cancel callback).
   void wake() noexcept;
-  /// The TcpStream lets go of the state (close or destructor). Closes fd synchronously unless
-  /// `keep_fd`; the fd is returned then (for an async close).
+  /// The TcpStream lets go of the state (close or destructor): wakes a waiting receiver and
+  /// cancels a direct recv (both then report bad_file_descriptor; a recv still in the kernel
+  /// would keep the socket open), cancels an armed multishot receive. Closes fd synchronously
+  /// unless `keep_fd`; the fd is returned then (for an async close).
   int detach(bool keep_fd) noexcept;
 
  private:
