@@ -6,10 +6,9 @@
 // leased from the core's provided-buffer ring (multishot recv) and sends them straight back.
 // Ctrl-C stops it gracefully.
 #include <cstdio>
-#include <cstdlib>
-#include <string_view>
 #include <system_error>
 
+#include "flags.hpp"
 #include "kio/core/core.hpp"
 #include "kio/net/net.hpp"
 
@@ -27,30 +26,27 @@ kio::Task<void> echo(kio::net::TcpStream stream) {
 
 int main(int argc, char** argv) {
   unsigned port = 7000, workers = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--port" && i + 1 < argc) {
-      port = static_cast<unsigned>(std::atoi(argv[++i]));
-    } else if (a == "--workers" && i + 1 < argc) {
-      workers = static_cast<unsigned>(std::atoi(argv[++i]));
-    } else {
-      std::fputs("usage: echo_server [--port N] [--workers N]\n", stderr);
-      return 2;
-    }
-  }
-  if (port > 65535) return 2;
+  demo::Flags("echo_server", "[--port N] [--workers N]")
+      .number("--port", port, 1, 65535)
+      .number("--workers", workers, 0, 1024)  // 0: one per CPU
+      .parse(argc, argv);
 
-  kio::Runtime rt(kio::RuntimeOptions{.workers = workers, .stop_on_signals = true});
-  std::fprintf(stderr, "echo_server: port %u on %u worker(s)\n", port, rt.workers());
-  auto addr = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
-  kio::Result<void> r = rt.block_on(kio::net::serve(addr, {}, echo));
-  if (!r) {
-    std::fprintf(stderr, "echo_server: %s\n", r.error().message().c_str());
-    if (r.error() == std::errc::address_in_use)
-      std::fprintf(stderr,
-                   "echo_server: port %u is taken (another server listens on it); stop it or "
-                   "pick another port with --port\n",
-                   port);
+  try {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = workers, .stop_on_signals = true});
+    std::fprintf(stderr, "echo_server: port %u on %u worker(s)\n", port, rt.workers());
+    auto addr = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
+    kio::Result<void> r = rt.block_on(kio::net::serve(addr, {}, echo));
+    if (!r) {
+      std::fprintf(stderr, "echo_server: %s\n", r.error().message().c_str());
+      if (r.error() == std::errc::address_in_use)
+        std::fprintf(stderr,
+                     "echo_server: port %u is taken (another server listens on it); stop it or "
+                     "pick another port with --port\n",
+                     port);
+      return 1;
+    }
+  } catch (const kio::SetupError& e) {  // e.g. more workers than CPUs: what() says what to change
+    std::fprintf(stderr, "echo_server: %s\n", e.what());
     return 1;
   }
 }

@@ -6,11 +6,11 @@
 // The body is parsed and re-serialised with nlohmann-json (a real JSON round trip, as in the
 // original benchmark); malformed JSON or a missing/non-integer "sequence" gets 400.
 #include <cstdio>
-#include <cstdlib>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
+#include "flags.hpp"
+#include "kio/core/error.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/http/http.hpp"
 
@@ -31,13 +31,11 @@ http::Response ping(http::Request& req) {
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string_view a = argv[i];
-    if (a == "--port")
-      port = static_cast<unsigned>(std::atoi(argv[i + 1]));
-    else if (a == "--workers")
-      workers = static_cast<unsigned>(std::atoi(argv[i + 1]));
-  }
+  demo::Flags("pong", "[--port N] [--workers N]")
+      .number("--port", port, 1, 65535)
+      .number("--workers", workers, 0, 1024)  // 0: one per CPU
+      .parse(argc, argv);
+
   http::Router router;
   router.post("/ping", ping);
   http::ServerOptions options;
@@ -47,10 +45,15 @@ int main(int argc, char** argv) {
   kio::RuntimeOptions ro;
   ro.workers = workers;
   ro.stop_on_signals = true;
-  kio::Runtime rt(ro);
-  std::printf("pong: POST http://0.0.0.0:%u/ping on %u workers\n", port, rt.workers());
-  std::fflush(stdout);
-  kio::Result<void> r = rt.block_on(server.run());
-  if (!r) std::fprintf(stderr, "pong: %s\n", r.error().message().c_str());
-  return r ? 0 : 1;
+  try {
+    kio::Runtime rt(ro);
+    std::printf("pong: POST http://0.0.0.0:%u/ping on %u workers\n", port, rt.workers());
+    std::fflush(stdout);
+    kio::Result<void> r = rt.block_on(server.run());
+    if (!r) std::fprintf(stderr, "pong: %s\n", r.error().message().c_str());
+    return r ? 0 : 1;
+  } catch (const kio::SetupError& e) {  // e.g. more workers than CPUs: what() says what to change
+    std::fprintf(stderr, "pong: %s\n", e.what());
+    return 1;
+  }
 }

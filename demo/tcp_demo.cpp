@@ -1,19 +1,22 @@
 // tcp_demo — the HTTP hello-world server that tools/demo drives with wrk.
 //
 //   tcp_demo [--port 8080] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]]
+//            [--header-timeout MS] [--idle-timeout MS]
 //
 //   GET <any path>          -> 200 "Hello, World!" (text/plain)
 //   <any method> /echo      -> 200 with the request body (chunked uploads arrive decoded)
 //   --echo: every method on every path echoes.
 //   --static DIR: GET/HEAD <path> serve the files under DIR (ranges, 304s, index.html), sent
 //   with sendfile, or with --splice through a pipe on the ring.
+//   --header-timeout / --idle-timeout: ServerOptions' slowloris guard and keep-alive idle time.
 // Runs one listener per core; Ctrl-C stops it.
+#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <exception>
-#include <string_view>
 #include <system_error>
 
+#include "flags.hpp"
+#include "kio/core/error.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/http/http.hpp"
 
@@ -29,38 +32,25 @@ http::Response echo(http::Request& req) {
   return http::Response().body_view(req.body);  // the request's bytes, sent without a copy
 }
 
-[[noreturn]] void usage() {
-  std::fputs(
-      "usage: tcp_demo [--port N] [--workers N] [--sqpoll] [--echo] [--static DIR "
-      "[--splice]]\n",
-      stderr);
-  std::exit(2);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   unsigned port = 8080, workers = 0;
   bool sqpoll = false, echo_everything = false, splice = false;
   const char* static_dir = nullptr;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (a == "--port" && i + 1 < argc)
-      port = static_cast<unsigned>(std::atoi(argv[++i]));
-    else if (a == "--workers" && i + 1 < argc)
-      workers = static_cast<unsigned>(std::atoi(argv[++i]));
-    else if (a == "--sqpoll")
-      sqpoll = true;
-    else if (a == "--echo")
-      echo_everything = true;
-    else if (a == "--static" && i + 1 < argc)
-      static_dir = argv[++i];
-    else if (a == "--splice")
-      splice = true;
-    else
-      usage();
-  }
-  if (port > 65535) usage();
+  unsigned header_timeout_ms = 0, idle_timeout_ms = 0;  // 0: the ServerOptions defaults
+  demo::Flags("tcp_demo",
+              "[--port N] [--workers N] [--sqpoll] [--echo] [--static DIR [--splice]] "
+              "[--header-timeout MS] [--idle-timeout MS]")
+      .number("--port", port, 1, 65535)
+      .number("--workers", workers, 0, 1024)  // 0: one per CPU
+      .flag("--sqpoll", sqpoll)
+      .flag("--echo", echo_everything)
+      .text("--static", static_dir)
+      .flag("--splice", splice)
+      .number("--header-timeout", header_timeout_ms, 0, 3'600'000)
+      .number("--idle-timeout", idle_timeout_ms, 0, 3'600'000)
+      .parse(argc, argv);
 
   http::Router router;
   if (echo_everything) {
@@ -76,7 +66,6 @@ int main(int argc, char** argv) {
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
-  http::ServerOptions options;
   options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);
@@ -85,18 +74,23 @@ int main(int argc, char** argv) {
   ro.workers = workers;
   ro.ring_mode = sqpoll ? kio::RingMode::sqpoll : kio::RingMode::defer_taskrun;
   ro.stop_on_signals = true;
-  kio::Runtime rt(ro);
-  std::printf("tcp_demo: http://0.0.0.0:%u/ on %u workers%s\n", port, rt.workers(),
-              sqpoll ? " (SQPOLL)" : "");
-  std::fflush(stdout);
-  kio::Result<void> r = rt.block_on(server.run());
-  if (!r) {
-    std::fprintf(stderr, "tcp_demo: %s\n", r.error().message().c_str());
-    if (r.error() == std::errc::address_in_use)
-      std::fprintf(stderr,
-                   "tcp_demo: port %u is taken (another server listens on it); stop it or "
-                   "pick another port with --port\n",
-                   port);
+  try {
+    kio::Runtime rt(ro);
+    std::printf("tcp_demo: http://0.0.0.0:%u/ on %u workers%s\n", port, rt.workers(),
+                sqpoll ? " (SQPOLL)" : "");
+    std::fflush(stdout);
+    kio::Result<void> r = rt.block_on(server.run());
+    if (!r) {
+      std::fprintf(stderr, "tcp_demo: %s\n", r.error().message().c_str());
+      if (r.error() == std::errc::address_in_use)
+        std::fprintf(stderr,
+                     "tcp_demo: port %u is taken (another server listens on it); stop it or "
+                     "pick another port with --port\n",
+                     port);
+      return 1;
+    }
+  } catch (const kio::SetupError& e) {  // e.g. more workers than CPUs: what() says what to change
+    std::fprintf(stderr, "tcp_demo: %s\n", e.what());
     return 1;
   }
   return 0;

@@ -31,8 +31,9 @@ def log(msg):
 
 def build(build_dir):
     if not (build_dir / "build.ninja").exists():
-        subprocess.run(["meson", "setup", str(build_dir), "-Dbuildtype=release", "-Dtests=false",
-                        "-Db_ndebug=true"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["meson", "setup", str(build_dir), "-Dbuildtype=release", "-Db_ndebug=true",
+                        *benchlib.packages.meson_options("bench-echo")],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     targets = ["demo/echo_server", "benchmarks/echo/epoll_echo", "benchmarks/echo/echo_load"]
     subprocess.run(["ninja", "-C", str(build_dir), *targets], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)

@@ -452,17 +452,15 @@ def main(argv):
         log(f"warning: server and client CPU sets overlap ({sorted(overlap)})")
 
     need_tokio = any(s.startswith("tokio") for s in args.servers)
-    need_meson = "kio" in args.servers or LOOP in args.servers
-    pkgs = ["wrk", "util-linux"]
-    if not args.no_build:
-        pkgs += benchlib.kio_build_packages() if need_meson else []
-        if need_tokio:
-            pkgs += ["librust-tokio-dev"] + ([] if benchlib.shutil.which("cargo") else ["cargo"])
+    entries = ["bench-http"]  # tools/lib/packages.txt (tools/bench-http installed these already)
+    if not args.no_build and need_tokio:
+        entries += ["bench-http-tokio"] + ([] if benchlib.shutil.which("cargo") else
+                                           ["bench-http-cargo"])
     if not args.quick:
-        pkgs += ["gnuplot-nox"]
+        entries += ["bench-http-plot"]
     if not args.no_syscalls:
-        pkgs += ["strace"]
-    benchlib.ensure_packages(pkgs)
+        entries += ["bench-http-syscalls"]
+    benchlib.ensure_packages(*entries)
 
     commands = {}
     loop_bin = broot / "release" / "benchmarks" / "uring_http" / "uring_http"

@@ -179,7 +179,7 @@ def main(argv):
     ap.add_argument("--out", help="directory for micro-<date>.json/.md (default benchmarks/results)")
     args = ap.parse_args(argv)
 
-    benchlib.ensure_packages(benchlib.kio_build_packages() + ["util-linux"])
+    benchlib.ensure_packages("bench-micro")  # tools/lib/packages.txt
     bdir = benchlib.build_root() / "release"
     if not args.no_build:
         benchlib.build_kio_release()

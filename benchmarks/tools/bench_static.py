@@ -256,10 +256,9 @@ def main(argv):
     broot = benchlib.build_root()
     args.log_dir = broot / "bench-logs"
     out_dir = Path(args.out) if args.out else (broot / "bench-quick" if args.quick else benchlib.RESULTS)
-    pkgs = ["wrk", "util-linux"] + (["nginx-light"] if "nginx" in args.servers else [])
-    if not args.no_build:
-        pkgs += benchlib.kio_build_packages()
-    benchlib.ensure_packages(pkgs)
+    # tools/lib/packages.txt (tools/bench-static installed the first entry already)
+    benchlib.ensure_packages("bench-static",
+                             *(["bench-static-nginx"] if "nginx" in args.servers else []))
     args.nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if "nginx" in args.servers and not Path(args.nginx).exists():
         die("nginx not found (tools/bench-static installs Debian's nginx-light when run as root)")

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools" / "lib"))
+import packages  # noqa: E402  (tools/lib/packages.txt: Debian packages and meson options per tool)
 RESULTS = ROOT / "benchmarks" / "results"
 TOKIO_DIR = ROOT / "benchmarks" / "rust" / "tcp"
 
@@ -28,22 +30,10 @@ def build_root():
     return Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build"))
 
 
-def ensure_packages(packages):
-    """Installs missing Debian packages through tools/lib/deps.sh (apt-get as root, otherwise
-    prints the apt-get line and exits)."""
-    if not packages:
-        return
-    quoted = " ".join(packages)
-    r = subprocess.run(["bash", "-c", f"source tools/lib/deps.sh && ensure_packages {quoted}"],
-                       cwd=ROOT)
-    if r.returncode != 0:
-        sys.exit(r.returncode)
-
-
-def kio_build_packages():
-    out = subprocess.run(["bash", "-c", 'source tools/lib/deps.sh && echo "${KIO_BUILD_PACKAGES[@]}"'],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return out.split()
+def ensure_packages(*entries, extra=()):
+    """Installs the missing Debian packages of these tools/lib/packages.txt entries (and `extra`)
+    through tools/lib/deps.sh (apt-get as root, otherwise prints the apt-get line and exits)."""
+    packages.ensure(*entries, extra=extra)
 
 
 def build_kio_release(targets=()):
@@ -52,7 +42,7 @@ def build_kio_release(targets=()):
     bdir = build_root() / "release"
     env = dict(os.environ)
     env.setdefault("CXX", "g++")
-    opts = ["-Dbuildtype=release", "-Dtests=false", "-Dbenchmarks=true", "-Ddemos=true"]
+    opts = ["-Dbuildtype=release", *packages.meson_options("release")]
     if not (bdir / "build.ninja").exists():
         r = subprocess.run(["meson", "setup", str(bdir), *opts], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

@@ -19,6 +19,7 @@
 //                      token that kio awaitables observe.                    (cancel.hpp)
 // * kio::Result<T>     value or std::error_code, returned by fallible ops.   (result.hpp)
 //                      Every kio error_code is generic-category errno.       (error.hpp)
+// * kio::log_warn, ... leveled log lines naming the core; KIO_LOG=debug.    (log.hpp)
 //
 // Example
 // -------
@@ -42,6 +43,7 @@
 #include "kio/core/cancel.hpp"
 #include "kio/core/error.hpp"
 #include "kio/core/interval.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/runtime_options.hpp"

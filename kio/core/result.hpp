@@ -28,8 +28,8 @@ class Result {
   using value_type = T;
 
   template <class U = T>
-  requires std::is_constructible_v<T, U&&> Result(U&& v)
-      : value_(std::forward<U>(v)) {}                    // NOLINT: implicit by design
+    requires std::is_constructible_v<T, U&&>
+  Result(U&& v) : value_(std::forward<U>(v)) {}          // NOLINT: implicit by design
   Result(std::error_code ec) : ec_(ec) {}                // NOLINT: implicit by design
   Result(std::errc e) : ec_(std::make_error_code(e)) {}  // NOLINT
 

@@ -9,8 +9,8 @@
 #include <cstring>
 #include <mutex>
 
-#include "kio/core/detail/log.hpp"
 #include "kio/core/detail/signal_hub.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/this_core.hpp"
 
 namespace kio {
@@ -30,6 +30,7 @@ std::vector<int> affinity_cpus() {
 }  // namespace
 
 Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
+  if (opts_.log_level) set_log_level(*opts_.log_level);
   const std::vector<int> allowed = affinity_cpus();
   if (allowed.empty())
     throw SetupError(std::error_code(errno, std::generic_category()),
@@ -207,21 +208,9 @@ namespace detail {
 
 void log_task_exception(const char* what) noexcept {
   if (what)
-    log("a detached task ended with an exception: {}", what);
+    log_error("a detached task ended with an exception: {}", what);
   else
-    log("a detached task ended with an exception that is not a std::exception");
-}
-
-void log_line(std::string_view msg) noexcept {
-  std::string line;
-  try {
-    const unsigned core = this_core();
-    line = core == no_core ? fmt::format("kio: {}\n", msg)
-                           : fmt::format("kio[core {}]: {}\n", core, msg);
-  } catch (...) {
-    return;
-  }
-  std::fwrite(line.data(), 1, line.size(), stderr);
+    log_error("a detached task ended with an exception that is not a std::exception");
 }
 
 }  // namespace detail

@@ -6,6 +6,9 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
+
+#include "kio/core/log_level.hpp"
 
 namespace kio {
 
@@ -49,6 +52,9 @@ struct RuntimeOptions {
   /// signal that arrives while the runtime is already stopping exits the process at once with
   /// status 128 + signal. A task awaiting kio::signal/kio::ctrl_c takes the signal instead.
   bool stop_on_signals = false;
+  /// The logger's level (kio/core/log.hpp), applied when the Runtime is constructed; it is one
+  /// per process. Unset: the KIO_LOG environment variable, or `info`.
+  std::optional<LogLevel> log_level = std::nullopt;
 };
 
 }  // namespace kio

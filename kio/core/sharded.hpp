@@ -34,7 +34,6 @@
 
 #include <concepts>
 #include <coroutine>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -43,6 +42,7 @@
 #include <vector>
 
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/submit_to.hpp"
 #include "kio/core/task.hpp"
@@ -59,17 +59,20 @@ class Sharded {
   ~Sharded() {
     for (auto& p : instances_)
       if (p) {
-        std::fputs("kio::Sharded destroyed without stop(); call co_await stop() first\n", stderr);
+        log_error("kio::Sharded destroyed without stop(); call co_await stop() first");
         std::terminate();
       }
   }
 
   /// Constructs T(args...) on every core. Arguments are copied to each core.
   template <class... Args>
-  requires std::constructible_from<T, Args&...> Task<void> start(Args... args) {
+    requires std::constructible_from<T, Args&...>
+  Task<void> start(Args... args) {
     instances_.resize(core_count());
     std::exception_ptr failed;
     try {
+      // The closure lives in for_each_core's frame until every call it made has finished.
+      // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
       co_await for_each_core([&](unsigned c) -> Task<void> {
         co_await submit_to(c, [&, c] { instances_[c] = std::make_unique<T>(args...); });
       });
@@ -84,6 +87,8 @@ class Sharded {
 
   /// Destroys every instance on its own core.
   Task<void> stop() {
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this](unsigned c) -> Task<void> {
       co_await submit_to(c, [this, c] { instances_[c].reset(); });
     });
@@ -94,7 +99,7 @@ class Sharded {
 
   /// Runs fn(instance) on `core`, returning its result (or the result of the Task it returns).
   template <class F>
-  requires std::invocable<F&, T&>
+    requires std::invocable<F&, T&>
   auto invoke_on(unsigned core, F fn) {
     return submit_to(core,
                      [this, core, fn = std::move(fn)]() mutable { return fn(*instances_[core]); });
@@ -103,7 +108,10 @@ class Sharded {
   /// Runs fn(instance) on every core concurrently and waits for all; rethrows the first
   /// exception after every core finished.
   template <class F>
-  requires std::invocable<F&, T&> Task<void> invoke_on_all(F fn) {
+    requires std::invocable<F&, T&>
+  Task<void> invoke_on_all(F fn) {
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this, &fn](unsigned c) -> Task<void> {
       co_await submit_to(c, [this, c, &fn] { return fn(*instances_[c]); });
     });
@@ -120,6 +128,8 @@ class Sharded {
   Task<std::vector<mapped_t<F>>> map(F fn) {
     using R = mapped_t<F>;
     std::vector<std::optional<R>> slots(instances_.size());
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this, &fn, &slots](unsigned c) -> Task<void> {
       slots[c].emplace(co_await submit_to(c, [this, c, &fn] { return fn(*instances_[c]); }));
     });
@@ -138,6 +148,8 @@ class Sharded {
              std::convertible_to<std::invoke_result_t<Reduce&, Acc, mapped_t<M>>, Acc>
   Task<Acc> map_reduce(M map, Acc init, Reduce reduce) {
     Acc acc = std::move(init);
+    // The closure lives in for_each_core's frame until every call it made has finished.
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
     co_await for_each_core([this, &map, &acc, &reduce](unsigned c) -> Task<void> {
       mapped_t<M> r = co_await submit_to(c, [this, c, &map] { return map(*instances_[c]); });
       acc = reduce(std::move(acc), std::move(r));  // back on the calling core

@@ -87,7 +87,8 @@ class [[nodiscard]] SignalAwaiter : detail::SignalWaiter {
 
 /// Waits for one of the given signals; yields its number.
 template <class... More>
-requires(std::is_convertible_v<More, int>&&...) SignalAwaiter signal(int sig, More... more) {
+  requires(std::is_convertible_v<More, int> && ...)
+SignalAwaiter signal(int sig, More... more) {
   std::uint64_t mask = 0;
   bool valid = true;
   for (int s : {sig, static_cast<int>(more)...}) {

@@ -68,9 +68,8 @@ class [[nodiscard]] SleepAwaiter : detail::TimerNode {
 };
 
 template <class Clock, class Duration>
-requires std::is_same_v<Clock, std::chrono::steady_clock> SleepAwaiter
-sleep_until(std::chrono::time_point<Clock, Duration> when)
-noexcept {
+  requires std::is_same_v<Clock, std::chrono::steady_clock>
+SleepAwaiter sleep_until(std::chrono::time_point<Clock, Duration> when) noexcept {
   return SleepAwaiter(std::chrono::time_point_cast<detail::Clock::duration>(when));
 }
 

@@ -49,7 +49,7 @@ struct unwrap_task<Task<T>> {
 }  // namespace detail
 
 template <class F>
-requires std::invocable<F&>
+  requires std::invocable<F&>
 class [[nodiscard]] SubmitToAwaiter : detail::Message {
   using Invoked = std::invoke_result_t<F&>;
   static constexpr bool returns_task = detail::unwrap_task<Invoked>::is_task;
@@ -103,7 +103,9 @@ class [[nodiscard]] SubmitToAwaiter : detail::Message {
  private:
   using Storage = std::conditional_t<std::is_void_v<value_type>, bool, std::optional<value_type>>;
 
-  void invoke_plain() noexcept requires(!returns_task) {
+  void invoke_plain() noexcept
+    requires(!returns_task)
+  {
     try {
       if constexpr (std::is_void_v<value_type>)
         fn_();
@@ -163,7 +165,8 @@ class [[nodiscard]] SubmitToAwaiter : detail::Message {
 /// Runs `fn` on worker `core` of the calling worker's runtime. Throws std::out_of_range for a
 /// core that does not exist.
 template <class F>
-requires std::invocable<F&> SubmitToAwaiter<std::decay_t<F>> submit_to(unsigned core, F&& fn) {
+  requires std::invocable<F&>
+SubmitToAwaiter<std::decay_t<F>> submit_to(unsigned core, F&& fn) {
   detail::Executor& home = detail::this_executor("kio::submit_to");
   if (core >= home.runtime().workers())
     throw std::out_of_range("kio::submit_to: no such core " + std::to_string(core));

@@ -81,7 +81,7 @@ struct TaskPromise : PromiseBase {
     state_ = State::exception;
   }
   template <class U = T>
-  requires std::is_convertible_v<U&&, T>
+    requires std::is_convertible_v<U&&, T>
   void return_value(U&& v) noexcept(std::is_nothrow_constructible_v<T, U&&>) {
     ::new (&value_) T(std::forward<U>(v));
     state_ = State::value;

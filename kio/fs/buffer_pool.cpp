@@ -12,7 +12,7 @@
 #include <new>
 #include <vector>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 
 namespace kio::fs {
 
@@ -20,7 +20,7 @@ namespace detail {
 
 void PoolState::check_core(const char* what) const noexcept {
   if (kio::detail::current_executor() != ex) [[unlikely]] {
-    kio::detail::log(
+    kio::log_error(
         "{}: used on another thread than the core that created the pool (a pool "
         "and its buffers are per core)",
         what);
@@ -114,13 +114,13 @@ Result<BufferPool> BufferPool::create(Options o) {
     delete[] state->free;
     delete state;
     if (r == -EBUSY) {
-      kio::detail::log(
+      kio::log_error(
           "kio::fs::BufferPool: this core's ring already has registered buffers; "
           "create one pool per core and share it");
     } else if (r == -ENOMEM || r == -EFAULT) {
       rlimit lim{};
       getrlimit(RLIMIT_MEMLOCK, &lim);
-      kio::detail::log(
+      kio::log_error(
           "kio::fs::BufferPool: registering {} x {} bytes failed: the locked-memory "
           "limit is {} bytes; raise it (`ulimit -l unlimited`, systemd "
           "LimitMEMLOCK=infinity, docker --ulimit memlock=-1) or use fewer/smaller "

@@ -183,7 +183,7 @@ class BufferPool {
     /// Number of buffers (1 ... 16,384).
     unsigned buffers = 16;
     /// Bytes per buffer, rounded up to whole pages (4 KiB ... 1 GiB).
-    std::size_t buffer_size = 64 * 1024;
+    std::size_t buffer_size = std::size_t{64} * 1024;
   };
 
   /// Maps and registers the buffers with the calling core's ring. Call on a worker.

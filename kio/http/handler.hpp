@@ -41,7 +41,7 @@ concept SyncHandler =
     std::invocable<F&, Request&> && std::same_as<std::invoke_result_t<F&, Request&>, Response>;
 template <class F>
 concept AsyncHandler = std::invocable<F&, Request&> &&
-    std::same_as<std::invoke_result_t<F&, Request&>, Task<Response>>;
+                       std::same_as<std::invoke_result_t<F&, Request&>, Task<Response>>;
 /// What a route accepts: a copy-constructible callable, `Response(Request&)` or
 /// `Task<Response>(Request&)` (see above).
 template <class F>

@@ -19,7 +19,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/spawn_on.hpp"
@@ -138,8 +138,8 @@ Task<void> drain(CoreState& cs, const ServerOptions& opts) {
   }
   if (until > now) (void)co_await kio::timeout(until - now, cs.registry.drained());
   if (cs.registry.size() == 0) co_return;
-  kio::detail::log("http server: closing {} connection(s) still busy after the drain deadline",
-                   cs.registry.size());
+  kio::log_warn("http server: closing {} connection(s) still busy after the drain deadline",
+                cs.registry.size());
   cs.force.request_cancel();
   co_await cs.registry.drained();
 }
@@ -155,7 +155,7 @@ Task<void> serve_core(std::shared_ptr<ServerShared> sh, unsigned c, unsigned hom
       Result<net::TcpStream> s = co_await with_cancel(stop.token(), cs.listener.accept());
       if (!s) {
         if (s.error() != std::errc::operation_canceled)
-          kio::detail::log("http server: accepting stopped: {}", s.error().message());
+          kio::log_error("http server: accepting stopped: {}", s.error().message());
         break;
       }
       kio::spawn(serve_connection(std::move(*s), &sh->router, &sh->options, &cs.registry,

@@ -49,7 +49,11 @@ struct ServerOptions {
   /// From the first byte of a request until it is complete, body included, however steadily
   /// the client trickles it (a slow-body guard). On expiry: 408 and close.
   std::chrono::milliseconds request_timeout{120'000};
-  /// A kept-alive connection with no request in progress is closed after this long.
+  /// A kept-alive connection with no request in progress is closed after this long. Behind a
+  /// proxy that pools connections, keep it above the proxy's own idle timeout (nginx: upstream
+  /// `keepalive_timeout`, 60 s by default), so the proxy closes first: a request it sends just
+  /// as the server closes cannot be answered, and it retries only idempotent ones (POST: 502).
+  /// See docs/reliability.md, "Behind a real reverse proxy".
   std::chrono::milliseconds idle_timeout{60'000};
   /// Sending one batch of responses may take this long (a client that stops reading).
   std::chrono::milliseconds send_timeout{30'000};

@@ -236,8 +236,7 @@ constexpr unsigned stat_mask = STATX_TYPE | STATX_SIZE | STATX_MTIME;
 /// are in memory, so the direct call does not wait.
 Result<struct statx> stat_open_file(const kio::fs::File& f) noexcept {
   struct statx st{};
-  if (::statx(f.fd(), "", AT_EMPTY_PATH, stat_mask, &st) != 0)
-    return kio::errno_code(-errno);
+  if (::statx(f.fd(), "", AT_EMPTY_PATH, stat_mask, &st) != 0) return kio::errno_code(-errno);
   return st;
 }
 

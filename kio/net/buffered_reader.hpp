@@ -63,7 +63,7 @@ inline constexpr std::errc end_of_stream = std::errc::no_message_available;
 class BufferedReader {
  public:
   /// The default `max` of read_until / read_line.
-  static constexpr std::size_t default_max = 64 * 1024;
+  static constexpr std::size_t default_max = std::size_t{64} * 1024;
 
   explicit BufferedReader(TcpStream& stream) noexcept : s_(&stream) {}
   BufferedReader(BufferedReader&&) noexcept = default;

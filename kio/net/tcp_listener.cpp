@@ -2,7 +2,7 @@
 
 #include <unistd.h>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
 
 namespace kio::net {
@@ -87,7 +87,7 @@ void TcpListener::close() noexcept {
     ::close(s->pop());
   ::close(s->fd);
   if (s->armed) {
-    kio::detail::log(
+    kio::log_warn(
         "kio::net::TcpListener closed off its core with an accept in flight; "
         "leaking its state");
     return;

@@ -44,7 +44,7 @@
 #include <vector>
 
 #include "kio/core/cancel.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/spawn.hpp"
 #include "kio/core/submit_to.hpp"
 #include "kio/core/task.hpp"
@@ -163,9 +163,9 @@ Task<void> TcpServer::run_connection(H& handler, TcpStream s, CancelToken token,
   try {
     co_await with_cancel(token, handler(std::move(s)));
   } catch (const std::exception& e) {
-    kio::detail::log("kio::net::TcpServer: connection handler threw: {}", e.what());
+    kio::log_error("kio::net::TcpServer: connection handler threw: {}", e.what());
   } catch (...) {
-    kio::detail::log("kio::net::TcpServer: connection handler threw a non-std exception");
+    kio::log_error("kio::net::TcpServer: connection handler threw a non-std exception");
   }
   group.done();
 }
@@ -177,7 +177,7 @@ Task<void> TcpServer::accept_loop(TcpListener& l, detail::ServerSlot& slot, Canc
     auto s = co_await l.accept();
     if (!s) {
       if (s.error() != std::errc::operation_canceled) {
-        kio::detail::log("kio::net::TcpServer: listener stopped: {}", s.error().message());
+        kio::log_error("kio::net::TcpServer: listener stopped: {}", s.error().message());
         slot.error = s.error();
       }
       co_return;
@@ -212,7 +212,7 @@ Task<void> TcpServer::run_core(Shared& sh, unsigned core, int fd, ListenOptions 
     if (!started)
       ::close(fd);  // that core is stopping: its listener never started
     else
-      kio::detail::log("kio::net::TcpServer: core {} failed: {}", core, e.what());
+      kio::log_error("kio::net::TcpServer: core {} failed: {}", core, e.what());
   }
   sh.group.done();
 }

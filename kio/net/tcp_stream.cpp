@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
 
 namespace kio::net {
@@ -149,7 +149,7 @@ void TcpStream::reset() noexcept {
   // Not on the stream's core (a stream that outlived its runtime, or a misuse).
   if (s->fd >= 0) ::close(s->fd);
   if (s->armed) {
-    kio::detail::log(
+    kio::log_warn(
         "kio::net::TcpStream destroyed off its core with a receive in flight; "
         "leaking its state");
     return;
@@ -275,6 +275,14 @@ Task<Result<void>> TcpStream::send_all(std::span<const iovec> iov) {
     return send_all_impl(s_,
                          std::span(static_cast<const std::byte*>(iov[0].iov_base), iov[0].iov_len));
   return send_all_iov(s_, iov);
+}
+
+bool TcpStream::input_pending() const noexcept {
+  if (!s_) return false;
+  if (s_->queued != 0) return true;
+  if (s_->eof || s_->error) return false;
+  char c;
+  return ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
 Result<void> TcpStream::shutdown_write() noexcept {

@@ -181,6 +181,10 @@ class TcpStream {
   /// One zero-copy send (see zerocopy.hpp).
   SendZcOp send_zc(std::span<const std::byte> data) const noexcept { return SendZcOp(fd(), data); }
 
+  /// Whether received bytes are waiting: queued by the multishot receive, or still in the
+  /// socket (one non-blocking recv(MSG_PEEK) when none is queued). End of stream and errors are
+  /// not input. For "close this idle connection, or serve what just arrived?" decisions.
+  bool input_pending() const noexcept;
   /// shutdown(SHUT_WR): the peer reads end of stream; receiving continues.
   Result<void> shutdown_write() noexcept;
   /// Cancels an armed receive and closes the socket with IORING_OP_CLOSE. The stream is empty

@@ -44,7 +44,7 @@ namespace kio::net {
 
 /// Smallest send_all payload sent with IORING_OP_SEND_ZC (to peers that are not on this host).
 /// Measurement (benchmarks/echo/zerocopy_threshold.cpp): see its header and the value below.
-inline constexpr std::size_t default_zerocopy_threshold = 64 * 1024;
+inline constexpr std::size_t default_zerocopy_threshold = std::size_t{64} * 1024;
 
 namespace detail {
 // From Linux 6.2's uapi (liburing 2.3's headers predate them).

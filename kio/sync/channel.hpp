@@ -39,7 +39,7 @@
 namespace kio {
 
 template <class T>
-requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
+  requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
 class Channel {
  public:
   explicit Channel(std::size_t capacity)
@@ -118,7 +118,9 @@ class Channel {
     if (closed_) return false;
     return offer(v);
   }
-  [[nodiscard]] bool try_send(const T& v) requires std::is_copy_constructible_v<T> {
+  [[nodiscard]] bool try_send(const T& v)
+    requires std::is_copy_constructible_v<T>
+  {
     T copy(v);
     return try_send(std::move(copy));
   }

@@ -67,7 +67,7 @@
 namespace kio {
 
 template <class T>
-requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
+  requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
 class CrossChannel {
  public:
   explicit CrossChannel(std::size_t capacity) : ring_(checked(capacity)) {}
@@ -163,7 +163,9 @@ class CrossChannel {
     after_push();
     return true;
   }
-  [[nodiscard]] bool try_send(const T& v) requires std::is_copy_constructible_v<T> {
+  [[nodiscard]] bool try_send(const T& v)
+    requires std::is_copy_constructible_v<T>
+  {
     T copy(v);
     return try_send(std::move(copy));
   }

@@ -42,7 +42,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/task.hpp"
 #include "kio/core/with_cancel.hpp"
 
@@ -111,7 +111,8 @@ inline bool frames_being_torn_down() noexcept {
 }
 
 [[noreturn]] inline void task_group_misuse(std::size_t running) noexcept {
-  log("kio::TaskGroup destroyed with {} running child task(s); co_await join() before leaving "
+  log_error(
+      "kio::TaskGroup destroyed with {} running child task(s); co_await join() before leaving "
       "its scope (kio::task_scope does it for you). Terminating.",
       running);
   std::terminate();
@@ -266,7 +267,7 @@ Task<R> task_scope_impl(F fn) {
 /// rethrows the first exception of the body or a child. `fn` is stored in the scope's frame, so a
 /// capturing lambda is safe.
 template <class F>
-requires std::is_invocable_v<F&, TaskGroup&> && is_task_v<std::invoke_result_t<F&, TaskGroup&>>
+  requires std::is_invocable_v<F&, TaskGroup&> && is_task_v<std::invoke_result_t<F&, TaskGroup&>>
 auto task_scope(F fn) -> Task<typename std::invoke_result_t<F&, TaskGroup&>::value_type> {
   using R = typename std::invoke_result_t<F&, TaskGroup&>::value_type;
   return detail::task_scope_impl<R, F>(std::move(fn));

@@ -150,7 +150,8 @@ class [[nodiscard]] WhenAllRangeAwaiter {
 
 /// Runs `tasks` concurrently on this core; returns a tuple of their results.
 template <class... Ts>
-requires(sizeof...(Ts) > 0) detail::WhenAllAwaiter<Ts...> when_all(Task<Ts>... tasks) {
+  requires(sizeof...(Ts) > 0)
+detail::WhenAllAwaiter<Ts...> when_all(Task<Ts>... tasks) {
   return detail::WhenAllAwaiter<Ts...>(std::move(tasks)...);
 }
 

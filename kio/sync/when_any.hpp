@@ -202,7 +202,8 @@ class [[nodiscard]] WhenAnyRangeAwaiter {
 /// Races `tasks` on this core; returns the first finisher's index and result after the others
 /// were cancelled and finished.
 template <class... Ts>
-requires(sizeof...(Ts) > 0) detail::WhenAnyAwaiter<Ts...> when_any(Task<Ts>... tasks) {
+  requires(sizeof...(Ts) > 0)
+detail::WhenAnyAwaiter<Ts...> when_any(Task<Ts>... tasks) {
   return detail::WhenAnyAwaiter<Ts...>(std::move(tasks)...);
 }
 

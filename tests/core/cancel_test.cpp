@@ -88,7 +88,9 @@ TEST(Cancel, LinkToCancelledParentStartsCancelled) {
 
 TEST(Cancel, DestroyedChildUnlinksFromParent) {
   kio::CancelSource parent;
-  { kio::CancelSource child(parent.token()); }
+  {
+    kio::CancelSource child(parent.token());
+  }
   parent.request_cancel();  // must not touch the destroyed child (ASan would catch it)
   EXPECT_TRUE(parent.cancelled());
 }

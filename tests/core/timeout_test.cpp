@@ -32,7 +32,7 @@ TEST(Timeout, FiresAndWaitsForTheOperation) {
     EXPECT_TRUE(finished) << "timeout returned before the cancelled task finished";
     // slow() returned a plain int (-1): a value is never dropped, so it is returned.
     EXPECT_TRUE(r);
-    co_return r&&* r == -1;
+    co_return r && *r == -1;
   };
   EXPECT_TRUE(rt().block_on(body()));
 }

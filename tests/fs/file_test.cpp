@@ -308,7 +308,7 @@ TEST(File, LargeReadUnderATinyTimeoutHasFinishedWhenTimeoutReturns) {
         CO_ASSERT(r.error() == std::errc::timed_out, r.error().message());
       }
     }  // `buf` is freed here; ASan would flag a kernel write landing later only indirectly,
-       // the inflight check above is the direct one.
+    // the inflight check above is the direct one.
   }());
 }
 

@@ -1,7 +1,8 @@
 // Description: the per-connection HTTP engine over an in-memory stream — one vectored send per
 // receive batch, order under pipelining (sync and async handlers), any split of the input,
 // keep-alive over 10,000 requests, 100-continue, errors answered then closed cleanly, timeouts
-// (header/body/idle) and graceful stop.
+// (header/body/idle), graceful stop, and a request arriving as the idle deadline or a stop ends
+// the wait (answered).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -28,6 +29,9 @@ namespace {
 using kio_test::rt;
 
 const std::string stall = std::string("\0STALL", 6);  // script item: block until cancelled
+/// Script item: block until cancelled, and the next item "arrives" in that instant (it is
+/// reported by input_pending() and returned by the next recv).
+const std::string stall_then_arrive = std::string("\0STALL+", 7);
 /// Script item: wait `ms` (a cancellable wait), then deliver the next item.
 std::string delay(int ms) {
   return std::string("\0DELAY", 6) + std::to_string(ms);
@@ -56,6 +60,7 @@ struct FakeStream {
   std::vector<std::size_t> sent_before_recv;  // sent.size() at each recv
   bool shut = false;
   bool closed = false;
+  bool pending = false;  // a stall_then_arrive was cancelled: the next item is here
 
   std::function<void(std::size_t)> on_recv;  // called with the recv's index, before it returns
 
@@ -63,8 +68,14 @@ struct FakeStream {
     sent_before_recv.push_back(sent.size());
     if (on_recv) on_recv(sent_before_recv.size() - 1);
     if (script.empty()) co_return FakeBuf{};
+    pending = false;
     std::string s = std::move(script.front());
     script.pop_front();
+    if (s == stall_then_arrive) {
+      auto r = co_await kio::sleep_for(1h);
+      pending = !r && !script.empty();
+      co_return r ? kio::Result<FakeBuf>(FakeBuf{}) : kio::Result<FakeBuf>(r.error());
+    }
     if (s.compare(0, 6, std::string("\0DELAY", 6)) == 0) {
       auto slept = co_await kio::sleep_for(std::chrono::milliseconds(std::stoi(s.substr(6))));
       if (!slept) co_return slept.error();  // a deadline ended the wait, like a real receive
@@ -90,6 +101,7 @@ struct FakeStream {
     send_sizes.push_back(n);
     co_return kio::Result<void>{};
   }
+  bool input_pending() const { return pending; }
   kio::Result<void> shutdown_write() {
     shut = true;
     return {};
@@ -415,6 +427,19 @@ TEST(Connection, IdleTimeoutClosesSilently) {
   EXPECT_FALSE(s.shut);
 }
 
+// The next request arrives in the instant the idle deadline ends the wait (the core saw both in
+// one loop pass): it is answered and the connection goes on, instead of closing on a request
+// the peer sent on an open connection.
+TEST(Connection, IdleDeadlineWithTheNextRequestAlreadyHereAnswersIt) {
+  FakeStream s = serve({get("/"), stall_then_arrive, get("/n/2"), stall, get("/n/3")});
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[1].body, "2");
+  EXPECT_EQ(rs[1].header("Connection"), "");
+  EXPECT_TRUE(s.closed);  // then idle again until the deadline: closed silently
+  EXPECT_FALSE(s.shut);
+}
+
 TEST(Connection, GracefulStopClosesIdleAndFinishesBusy) {
   struct Outcome {
     FakeStream idle, busy;
@@ -451,9 +476,13 @@ TEST(Connection, GracefulStopClosesIdleAndFinishesBusy) {
   EXPECT_EQ(r1[0].header("Connection"), "");  // answered before the stop
   EXPECT_TRUE(o.idle.closed);
   auto r2 = parse_responses(o.busy.sent);
-  ASSERT_EQ(r2.size(), 1u);  // the request at hand finished, answered with close
+  // The request at hand finished; the one pipelined behind it was received in full before the
+  // stop, so it is answered too, and carries the close.
+  ASSERT_EQ(r2.size(), 2u);
   EXPECT_EQ(r2[0].body, "slept");
-  EXPECT_EQ(r2[0].header("Connection"), "close");
+  EXPECT_EQ(r2[0].header("Connection"), "");
+  EXPECT_EQ(r2[1].body, "9");
+  EXPECT_EQ(r2[1].header("Connection"), "close");
   EXPECT_TRUE(o.busy.shut);
 }
 
@@ -474,7 +503,116 @@ TEST(Connection, StopRacingWithArrivingDataStillAnswersIt) {
     co_return st;
   }());
   auto rs = parse_responses(s.sent);
-  ASSERT_EQ(rs.size(), 2u);  // under a stop the request at hand is the last one answered
+  ASSERT_EQ(rs.size(), 3u);  // both requests of the batch that arrived; /n/4 came after
+  EXPECT_EQ(rs[1].body, "2");
+  EXPECT_EQ(rs[1].header("Connection"), "");
+  EXPECT_EQ(rs[2].body, "3");
+  EXPECT_EQ(rs[2].header("Connection"), "close");
+  EXPECT_TRUE(s.closed);
+}
+
+// A connection accepted just before a stop starts serving after it, with its first request
+// already received: the request is answered (with close), not dropped unread (which would reset
+// the connection on a client that sent a request to an open server).
+TEST(Connection, StopBeforeTheFirstWaitAnswersARequestAlreadyReceived) {
+  FakeStream s = rt().block_on([]() -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/n/1"), get("/n/2")};
+    st.pending = true;  // the first request is in the socket
+    http::Router router = make_router();
+    http::ServerOptions o = fast_options();
+    http::detail::ConnRegistry reg;
+    reg.stop();
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    co_await conn.run();
+    co_return st;
+  }());
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].body, "1");
+  EXPECT_EQ(rs[0].header("Connection"), "close");
+  EXPECT_TRUE(s.closed);
+}
+
+// Under a stop every request received in full is answered, whatever its framing (the look-ahead
+// for a complete request must not disturb a chunked body, which the parser decodes in place);
+// an unfinished one after them is not waited for: the last complete one carries the close.
+TEST(Connection, StopAnswersEveryRequestReceivedInFull) {
+  FakeStream s = rt().block_on([]() -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/"),
+                 get("/n/2") +
+                     "POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n" +
+                     get("/slow/4") + get("/n/5") + "GET /n/6 HTTP/1.1\r\nHo",
+                 "st: t\r\n\r\n"};
+    http::Router router = make_router();
+    http::ServerOptions o = fast_options();
+    http::detail::ConnRegistry reg;
+    st.on_recv = [&reg](std::size_t i) {
+      if (i == 1) reg.stop();
+    };
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    co_await conn.run();
+    co_return st;
+  }());
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 5u);
+  EXPECT_EQ(rs[1].body, "2");
+  EXPECT_EQ(rs[2].body, "abcde");
+  EXPECT_EQ(rs[3].body, "slow 4");
+  EXPECT_EQ(rs[4].body, "5");
+  for (std::size_t i = 0; i + 1 < rs.size(); ++i)
+    EXPECT_EQ(rs[i].header("Connection"), "") << i;
+  EXPECT_EQ(rs[4].header("Connection"), "close");
+  EXPECT_TRUE(s.shut);
+  EXPECT_TRUE(s.closed);
+}
+
+// A stop ends the idle wait in the instant the next request arrives: a graceful stop answers
+// requests it has received (with "Connection: close"), so this one is answered too.
+TEST(Connection, StopEndingTheIdleWaitAsARequestArrivesAnswersIt) {
+  FakeStream s = rt().block_on([]() -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/"), stall_then_arrive, get("/n/2"), get("/n/3")};
+    http::Router router = make_router();
+    http::ServerOptions o = fast_options();
+    o.idle_timeout = 1h;
+    http::detail::ConnRegistry reg;
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    kio::spawn([](http::detail::ConnRegistry& r) -> kio::Task<void> {
+      co_await kio::sleep_for(20ms);  // the connection waits idle in its stall
+      r.stop();
+    }(reg));
+    co_await conn.run();
+    co_return st;
+  }());
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
+  EXPECT_EQ(rs[1].body, "2");
+  EXPECT_EQ(rs[1].header("Connection"), "close");
+  EXPECT_TRUE(s.shut);  // the closing response is lingered over, then the stream closed
+  EXPECT_TRUE(s.closed);
+}
+
+// A stop cancels the idle wait in the instant the first part of a request arrives: the request
+// is in progress, so the stop lets it finish (answered with close) instead of dropping it.
+TEST(Connection, StopAsAPartialRequestArrivesLetsItFinish) {
+  FakeStream s = rt().block_on([]() -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/"), "GET /n/2 HTTP/1.1\r\nHo", "st: t\r\n\r\n", get("/n/4")};
+    http::Router router = make_router();
+    http::ServerOptions o = fast_options();
+    http::detail::ConnRegistry reg;
+    st.on_recv = [&reg](std::size_t i) {
+      if (i == 1) reg.stop();
+    };
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    co_await conn.run();
+    co_return st;
+  }());
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 2u);
   EXPECT_EQ(rs[1].body, "2");
   EXPECT_EQ(rs[1].header("Connection"), "close");
   EXPECT_TRUE(s.closed);

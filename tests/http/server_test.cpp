@@ -1,8 +1,8 @@
 // Description: kio::http::Server over real sockets on two cores — port 0, pipelining, large
 // chunked uploads, a batch larger than the socket takes (short sends), error answered then a
-// clean close (no reset), header and idle timeouts,
-// graceful stop with a request in flight, stop before run, bad address, a port held by another
-// server or process (address_in_use unless share_port).
+// clean close (no reset), header and idle timeouts, a request that arrives as the idle deadline
+// passes (answered, not dropped), graceful stop with a request in flight, stop before run, bad
+// address, a port held by another server or process (address_in_use unless share_port).
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -33,6 +33,19 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// GET /block holds its core (a synchronous handler) until release() or 10 s.
+struct Blocker {
+  std::atomic<bool> entered{false};
+  std::atomic<bool> released{false};
+  void hold() {
+    entered.store(true);
+    for (int i = 0; i < 10'000 && !released.load(); ++i)
+      std::this_thread::sleep_for(1ms);
+  }
+  void release() { released.store(true); }
+};
+Blocker blocker;
+
 http::Router make_router() {
   http::Router r;
   r.get("/", [](http::Request&) { return http::Response::text("Hello, World!"); });
@@ -42,6 +55,10 @@ http::Router make_router() {
     std::string b(q.param("i"));
     b.resize(2000, '.');
     return http::Response::text(std::move(b));
+  });
+  r.get("/block", [](http::Request&) {
+    blocker.hold();
+    return http::Response::text("unblocked");
   });
   r.get("/slow", [](http::Request&) -> kio::Task<http::Response> {
     co_await kio::sleep_for(300ms);
@@ -53,7 +70,9 @@ http::Router make_router() {
 /// Runs a Server on a 2-worker runtime in a background thread for the test's duration.
 class Running {
  public:
-  explicit Running(http::ServerOptions o = {}) : server_(make_router(), with_port0(o)) {
+  explicit Running(http::ServerOptions o = {}, unsigned workers = 2)
+      : rt_(kio::RuntimeOptions{.workers = workers, .oversubscribe = true}),
+        server_(make_router(), with_port0(o)) {
     thread_ = std::thread([this] {
       try {
         result_ = rt_.block_on(server_.run());
@@ -88,7 +107,7 @@ class Running {
     o.address = kio::net::Address::loopback_v4(0);
     return o;
   }
-  kio::Runtime rt_{kio::RuntimeOptions{.workers = 2, .oversubscribe = true}};
+  kio::Runtime rt_;
   http::Server server_;
   std::thread thread_;
   kio::Result<void> result_ = std::errc::operation_in_progress;
@@ -219,6 +238,41 @@ TEST(Server, HeaderTimeoutAndIdleTimeout) {
     EXPECT_EQ(rs[0].status, 200u);
     EXPECT_GE(std::chrono::steady_clock::now() - t0, 250ms);
   }
+}
+
+// The race behind a reverse proxy's 502s: the proxy sends a request on a kept-alive connection
+// just as the server's idle deadline passes. When the core is busy at that moment, it sees the
+// deadline and the request's bytes in the same loop pass; the request was sent on a connection
+// that was open, so it must be answered (it used to be dropped: the connection closed on it).
+// Here the core is held by a synchronous handler on another connection while the idle deadline
+// passes and the request arrives. (The same race with a stop: Connection.StopEndingTheIdleWait*.)
+TEST(Server, RequestArrivingAsTheIdleDeadlinePassesIsAnswered) {
+  blocker.entered.store(false);
+  blocker.released.store(false);
+  http::ServerOptions o;
+  o.idle_timeout = 200ms;
+  Running srv(o, 1);
+  Client idle(srv.port());
+  ASSERT_TRUE(idle.send(get("/")));
+  ASSERT_EQ(parse_responses(idle.read_responses(1)).size(), 1u);
+  const auto idle_since = std::chrono::steady_clock::now();
+  Client busy(srv.port());
+  ASSERT_TRUE(busy.send(get("/block")));
+  for (int i = 0; i < 10'000 && !blocker.entered.load(); ++i)
+    std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(blocker.entered.load());
+  std::this_thread::sleep_until(idle_since + o.idle_timeout + 100ms);  // the deadline passed
+  ASSERT_TRUE(idle.send(get("/")));
+  std::this_thread::sleep_for(50ms);  // the bytes are in the server's socket
+  blocker.release();
+  auto rs = parse_responses(idle.read_responses(1));
+  ASSERT_EQ(rs.size(), 1u) << "the request sent on the open connection was dropped";
+  EXPECT_EQ(rs[0].status, 200u);
+  EXPECT_EQ(rs[0].header("Connection"), "");  // kept alive, closed when idle again
+  int err = -1;
+  EXPECT_EQ(idle.read_to_eof(&err), "");
+  EXPECT_EQ(err, 0) << std::strerror(err);
+  EXPECT_EQ(parse_responses(busy.read_responses(1)).size(), 1u);
 }
 
 TEST(Server, GracefulStopFinishesInFlightRequests) {

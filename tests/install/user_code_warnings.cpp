@@ -161,8 +161,7 @@ kio::Task<int> program() {
   }
   auto lines =
       co_await kio::timeout(1ms, net::serve(net::Address::loopback_v4(0), {}, line_session));
-  int n = co_await sync_primitives() + co_await io_and_net() +
-          static_cast<int>(co_await files());
+  int n = co_await sync_primitives() + co_await io_and_net() + static_cast<int>(co_await files());
   co_await stats.stop();
   co_return n + sig + (served ? 1 : 0) + (lines ? 1 : 0);
 }

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tcp_demo_test import SKIP, Demo, Failure, check, run  # noqa: E402
+from harness import SKIP, Demo, Failure, check, raise_nofile, run  # noqa: E402
 
 
 def make_tree(base):
@@ -155,9 +155,7 @@ def main():
         print(__doc__)
         return 2
     # 1,000 connections at once: the client and the server (which inherits it) need the fds.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    raise_nofile(1100)
     with tempfile.TemporaryDirectory() as base:
         root, big = make_tree(base)
         demo = Demo("--static", str(root), *(["--splice"] if splice else []))

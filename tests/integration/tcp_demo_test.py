@@ -6,124 +6,19 @@ Usage: tcp_demo_test.py CHECK    (curl | http_client | ab | wrk_pipeline | keepa
 Each check starts tcp_demo on a free port, drives it, stops it with SIGTERM and requires a clean
 exit. Exit status: 0 pass, 77 skip (a client program is missing), anything else fail.
 """
-import ctypes
 import http.client
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 
-SKIP = 77
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def die_with_parent():
-    """In the child: SIGKILL it if this script dies (no orphaned servers after a timeout)."""
-    PR_SET_PDEATHSIG = 1
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Demo:
-    """tcp_demo on a free port; stopped with SIGTERM, which must end it cleanly."""
-
-    def __init__(self, *extra):
-        exe = os.environ.get("TCP_DEMO")
-        check(exe and os.path.exists(exe), "TCP_DEMO does not name the built tcp_demo")
-        self.port = free_port()
-        self.proc = subprocess.Popen([exe, "--port", str(self.port), "--workers", "2", *extra],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     preexec_fn=die_with_parent)
-        deadline = time.time() + 10
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    raise Failure("tcp_demo exited early: " + self.proc.stdout.read())
-                time.sleep(0.05)
-        self.proc.kill()
-        raise Failure("tcp_demo did not start listening")
-
-    def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            out, _ = self.proc.communicate(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            raise Failure("tcp_demo did not stop on SIGTERM")
-        check(self.proc.returncode == 0, f"tcp_demo exit status {self.proc.returncode}: {out}")
-
-
-def run(cmd, **kw):
-    r = subprocess.run(cmd, capture_output=True, timeout=120, **kw)
-    check(r.returncode == 0, f"{cmd[0]} failed ({r.returncode}): {r.stderr[-2000:]!r}")
-    return r.stdout
-
-
-def connect(demo):
-    s = socket.create_connection(("127.0.0.1", demo.port), timeout=10)
-    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return s
-
-
-def read_responses(sock, n, head_only=False):
-    """Reads n Content-Length-framed responses; returns [(status, headers, body)]."""
-    buf = b""
-    out = []
-    while len(out) < n:
-        end = buf.find(b"\r\n\r\n")
-        if end < 0:
-            chunk = sock.recv(65536)
-            check(chunk, f"connection closed after {len(out)} of {n} responses")
-            buf += chunk
-            continue
-        head = buf[:end].decode("latin-1").split("\r\n")
-        status = int(head[0].split(" ")[1])
-        headers = {}
-        for line in head[1:]:
-            k, v = line.split(": ", 1)
-            headers[k.lower()] = v
-        length = 0 if head_only else int(headers.get("content-length", "0"))
-        while len(buf) < end + 4 + length:
-            chunk = sock.recv(65536)
-            check(chunk, "connection closed inside a body")
-            buf += chunk
-        out.append((status, headers, buf[end + 4:end + 4 + length]))
-        buf = buf[end + 4 + length:]
-    return out
-
-
-def read_to_eof(sock):
-    data = b""
-    while True:
-        chunk = sock.recv(65536)  # ConnectionResetError here means an unclean close
-        if not chunk:
-            return data
-        data += chunk
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (SKIP, Demo, check, connect, die_with_parent, read_responses,  # noqa: E402
+                     read_to_eof, run, run_check)
 
 # ---- checks ---------------------------------------------------------------------------------
 
@@ -340,17 +235,7 @@ def main():
     if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:
         print(__doc__)
         return 2
-    demo = Demo()
-    try:
-        status = CHECKS[sys.argv[1]](demo)
-    except (Failure, OSError, subprocess.TimeoutExpired) as e:
-        print(f"FAIL {sys.argv[1]}: {type(e).__name__}: {e}")
-        demo.proc.kill()
-        demo.proc.wait()
-        return 1
-    demo.stop()
-    print(f"{'SKIP' if status == SKIP else 'ok'} {sys.argv[1]}")
-    return status
+    return run_check(sys.argv[1], CHECKS[sys.argv[1]], Demo())
 
 
 if __name__ == "__main__":

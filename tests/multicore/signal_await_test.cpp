@@ -125,20 +125,20 @@ TEST(SignalAwait, SigintWithNobodyWaitingStopsTheRuntime) {
 }
 
 TEST(SignalAwait, PreviousDispositionIsRestoredWithTheRuntime) {
-  struct sigaction ignore {};
+  struct sigaction ignore{};
   ignore.sa_handler = SIG_IGN;
   sigemptyset(&ignore.sa_mask);
-  struct sigaction before {};
+  struct sigaction before{};
   ASSERT_EQ(::sigaction(SIGUSR2, &ignore, &before), 0);
   {
     kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
     rt.block_on(
         []() -> kio::Task<void> { (void)co_await kio::timeout(1ms, kio::signal(SIGUSR2)); }());
-    struct sigaction during {};
+    struct sigaction during{};
     ::sigaction(SIGUSR2, nullptr, &during);
     EXPECT_NE(during.sa_handler, SIG_IGN);  // kio's handler is installed
   }
-  struct sigaction after {};
+  struct sigaction after{};
   ::sigaction(SIGUSR2, nullptr, &after);
   EXPECT_EQ(after.sa_handler, SIG_IGN);
   ::sigaction(SIGUSR2, &before, nullptr);

@@ -39,10 +39,8 @@ kio::Task<void> start(bool with_stubborn, bool remote) {
 int main(int argc, char** argv) {
   const bool remote = argc > 1 && std::strcmp(argv[1], "--stubborn-remote") == 0;
   const bool with_stubborn = remote || (argc > 1 && std::strcmp(argv[1], "--stubborn") == 0);
-  kio::Runtime rt(kio::RuntimeOptions{.workers = 2,
-                                      .oversubscribe = true,
-                                      .shutdown_grace = 60s,
-                                      .stop_on_signals = true});
+  kio::Runtime rt(kio::RuntimeOptions{
+      .workers = 2, .oversubscribe = true, .shutdown_grace = 60s, .stop_on_signals = true});
   rt.block_on(start(with_stubborn, remote));
   std::puts("ready");
   std::fflush(stdout);

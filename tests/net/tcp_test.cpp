@@ -1,6 +1,7 @@
 // Description: TcpListener and TcpStream on one or two cores over loopback: echo of 1 B..4 MiB
 // with partial sends, leased and caller-buffer receives, vectored send_all, half-close, peer
-// reset, connect refused and timeout, IPv6, cancelled receives, closing with a receive armed.
+// reset, connect refused and timeout, IPv6, cancelled receives, input_pending, closing with a
+// receive armed.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -320,6 +321,39 @@ TEST(Tcp, CancelledRecvLosesNoData) {
     auto r4 = co_await kio::with_cancel(src.token(), s.recv());
     CO_ASSERT(!r4);
     EXPECT_EQ(r4.error(), std::errc::operation_canceled);
+  };
+  rt.block_on(body());
+}
+
+TEST(Tcp, InputPendingSeesUnreadAndQueuedBytesButNotEndOfStream) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  auto body = []() -> Task<void> {
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
+    EXPECT_FALSE(s.input_pending());
+    // Before any receive: the bytes are in the socket (seen with MSG_PEEK, not taken).
+    CO_ASSERT(co_await c.send_all(std::string_view("ab")));
+    for (int i = 0; i < 2000 && !s.input_pending(); ++i)
+      co_await kio::sleep_for(1ms);
+    EXPECT_TRUE(s.input_pending());
+    auto r1 = co_await s.recv();
+    CO_ASSERT(r1, r1.error().message());
+    EXPECT_EQ(r1->view(), "ab");
+    EXPECT_FALSE(s.input_pending());
+    // With the multishot receive armed: the bytes land in the stream's queue.
+    CO_ASSERT(co_await c.send_all(std::string_view("cd")));
+    for (int i = 0; i < 2000 && !s.input_pending(); ++i)
+      co_await kio::sleep_for(1ms);
+    EXPECT_TRUE(s.input_pending());
+    auto r2 = co_await s.recv();
+    CO_ASSERT(r2, r2.error().message());
+    EXPECT_EQ(r2->view(), "cd");
+    // End of stream is not input.
+    CO_ASSERT(c.shutdown_write());
+    auto r3 = co_await s.recv();
+    CO_ASSERT(r3 && r3->empty());
+    EXPECT_FALSE(s.input_pending());
   };
   rt.block_on(body());
 }

@@ -9,6 +9,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "benchmarks", "tools"))
+sys.path.insert(0, os.path.join(ROOT, "tools", "lib"))
+import packages  # noqa: E402  (the meson options tools/demo configures with)
 from benchlib import cpu_ticks, free_port, wait_listening  # noqa: E402
 
 
@@ -22,11 +24,20 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, **kw)
 
 
+def run_quiet(cmd):
+    """Runs a build step; its output is shown only when it fails."""
+    print("$ " + " ".join(cmd), flush=True)
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if r.returncode != 0:
+        print(r.stdout[-6000:], flush=True)
+        sys.exit(f"tools/demo: {cmd[0]} {cmd[1]} failed (exit status {r.returncode})")
+
+
 def build(bdir):
     if not os.path.exists(os.path.join(bdir, "build.ninja")):
-        run(["meson", "setup", bdir, ROOT, "--buildtype=release", "-Dtests=false"],
-            stdout=subprocess.DEVNULL)
-    run(["ninja", "-C", bdir, "demo/tcp_demo"], stdout=subprocess.DEVNULL)
+        run_quiet(["meson", "setup", bdir, ROOT, "--buildtype=release",
+                   *packages.meson_options("demo")])
+    run_quiet(["ninja", "-C", bdir, "demo/tcp_demo"])
     return os.path.join(bdir, "demo", "tcp_demo")
 
 

@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kio/core/detail/log.hpp"
 #include "kio/core/detail/ring_setup.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/runtime.hpp"
 
 namespace kio::detail {
@@ -23,7 +23,8 @@ constexpr std::chrono::seconds teardown_patience{10};
 Executor& this_executor(const char* what) {
   if (Executor* e = tls_executor) [[likely]]
     return *e;
-  log("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime", what);
+  log_error("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime",
+            what);
   std::abort();
 }
 
@@ -58,12 +59,13 @@ void Executor::init() {
 // Going on would hang tasks and risk use-after-free at teardown; stopping is the honest answer.
 [[noreturn]] void Executor::ring_failure(const char* what, int r) noexcept {
   if (r == -EBADR)
-    log("{}: the kernel dropped completions (CQ overflow under memory pressure); kio cannot tell "
+    log_error(
+        "{}: the kernel dropped completions (CQ overflow under memory pressure); kio cannot tell "
         "which operations finished, so it stops here. Lower the number of operations in flight "
         "per core or raise RuntimeOptions::queue_depth (the CQ is 4x it).",
         what);
   else
-    log("{} failed: {}; this is a kio bug or a broken ring", what, std::strerror(-r));
+    log_error("{} failed: {}; this is a kio bug or a broken ring", what, std::strerror(-r));
   std::abort();
 }
 
@@ -331,8 +333,8 @@ void Executor::run() {
 
 void Executor::teardown() noexcept {
   if (root_count_ > 0)
-    log("stopping with {} task(s) still running after the {} ms grace period; destroying them",
-        root_count_, opts_.shutdown_grace.count());
+    log_warn("stopping with {} task(s) still running after the {} ms grace period; destroying them",
+             root_count_, opts_.shutdown_grace.count());
   phase_ = Phase::tearing_down;
   tls_frame_pool.detach();  // last batches of frames go home; later frees stay here
   quiesce();
@@ -360,14 +362,15 @@ void Executor::teardown() noexcept {
     const Clock::time_point now = Clock::now();
     if (inflight_ == 0 || now < next_report) continue;
     if (now - t0 >= teardown_patience) {
-      log("{} operation(s) still not completed by the kernel {} s after cancellation; leaking "
+      log_error(
+          "{} operation(s) still not completed by the kernel {} s after cancellation; leaking "
           "{} suspended task frame(s) instead of freeing memory the kernel may still use",
           inflight_, std::chrono::duration_cast<std::chrono::seconds>(now - t0).count(),
           root_count_);
       gave_up = true;
       break;
     }
-    log("waiting for the kernel to complete {} cancelled operation(s)", inflight_);
+    log_warn("waiting for the kernel to complete {} cancelled operation(s)", inflight_);
     next_report = now + std::chrono::seconds(2);
     cancel_all();
   }

@@ -60,7 +60,9 @@ class FramePool {
   static_assert(sizeof(Header) == 16);
 
   /// Where a frame of `n` bytes keeps its header (right after the frame, 16-byte aligned).
-  static constexpr std::size_t trailer_offset(std::size_t n) noexcept { return (n + 15) & ~std::size_t{15}; }
+  static constexpr std::size_t trailer_offset(std::size_t n) noexcept {
+    return (n + 15) & ~std::size_t{15};
+  }
 
   void* allocate(std::size_t n) {
     const std::size_t need = trailer_offset(n) + sizeof(Header);

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "kio/core/detail/executor.hpp"
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 
 namespace kio::detail {
 

@@ -13,8 +13,8 @@
 #include <thread>
 #include <vector>
 
-#include "kio/core/detail/log.hpp"
 #include "kio/core/error.hpp"
+#include "kio/core/log.hpp"
 #include "kio/core/runtime.hpp"
 
 namespace kio::detail {
@@ -94,7 +94,7 @@ struct SignalHub::Impl {
     }
     g_raised[sig].store(0, std::memory_order_relaxed);
     seen[sig] = 0;
-    struct sigaction sa {};
+    struct sigaction sa{};
     sa.sa_handler = &kio_signal_handler;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
@@ -144,11 +144,12 @@ struct SignalHub::Impl {
     if ((signal_bit(sig) & stop_signals) && !stoppers.empty()) {
       for (Runtime* rt : stoppers) {
         if (rt->stop_requested()) {
-          log("received SIG{} while stopping; exiting now", sigabbrev_np(sig));
+          log_warn("received SIG{} while stopping; exiting now", sigabbrev_np(sig));
           std::_Exit(128 + sig);
         }
       }
-      log("received SIG{}; stopping gracefully (send it again to exit at once)", sigabbrev_np(sig));
+      log_info("received SIG{}; stopping gracefully (send it again to exit at once)",
+               sigabbrev_np(sig));
       g_exit_on_next.store(true, std::memory_order_relaxed);
       for (Runtime* rt : stoppers)
         rt->request_stop();
@@ -164,7 +165,8 @@ struct SignalHub::Impl {
       const ssize_t r = ::read(fd, buf, sizeof buf);
       if (r < 0 && errno == EINTR) continue;
       if (r <= 0) {
-        log("signal pipe read failed: {}; kio no longer handles signals", std::strerror(errno));
+        log_error("signal pipe read failed: {}; kio no longer handles signals",
+                  std::strerror(errno));
         return;
       }
       std::lock_guard lock(mu);

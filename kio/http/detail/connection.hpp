@@ -17,6 +17,7 @@
 //   co_await s.send_all(span<iovec>) -> Result<void>: everything sent, or an error
 //   s.shutdown_write()               -> Result<void> (FIN after the last response)
 //   co_await s.close()               -> anything
+//   s.input_pending()  (optional)    -> bool: received bytes are waiting (see "Closing races")
 // Timeouts: the header section must be complete within header_timeout of its first byte
 // (slowloris), each body read within body_timeout and the whole request within request_timeout
 // of its first byte (slow bodies), an idle keep-alive connection lives idle_timeout, a send may
@@ -26,8 +27,16 @@
 // Errors: a parse error gets its status (400/413/414/431/501/505/417) and "Connection: close";
 // a handler exception gets 500 and close. After such a response, and after "Connection: close",
 // the connection is closed cleanly: flush, FIN, read and discard for up to linger_timeout, close.
-// Graceful stop (ConnRegistry::stop): an idle connection closes at once; a busy one finishes the
-// request at hand, answers it with "Connection: close" and closes.
+// Graceful stop (ConnRegistry::stop): an idle connection closes at once; a busy one answers every
+// request it has received in full (the one at hand and complete pipelined ones after it in the
+// bytes already read), the last with "Connection: close", and closes.
+// Closing races: the peer may send its next request just as the idle deadline or a stop ends
+// the idle wait (a reverse proxy reusing a pooled connection). A busy core sees the deadline and
+// the bytes in one loop pass, with the bytes still unread; a request sent on a connection that
+// was open is served (under a stop: answered with close), never dropped. The wait is then
+// resumed in a fresh wait scope (`Ending::more`). What remains is the peer sending after the
+// close, which HTTP/1.1 leaves to the client (it sees a close before any response and may
+// retry): docs/reliability.md, "Behind a real reverse proxy".
 // Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
 // shutdown) ends every wait; the connection then closes without answering.
 // File bodies (Response::body_file) are the one exception to the single send: a batch holding one
@@ -78,7 +87,7 @@ concept HttpStream = requires(S& s, std::span<const iovec> iov) {
   s.send_all(iov);
   { s.shutdown_write() } -> std::same_as<Result<void>>;
   s.close();
-  requires requires(recv_buffer_t<S> & b) {
+  requires requires(recv_buffer_t<S>& b) {
     b.data();
     { b.size() } -> std::convertible_to<std::size_t>;
   };
@@ -89,10 +98,10 @@ inline constexpr std::size_t inline_body_limit = 2048;
 /// iovecs per sendmsg (IOV_MAX).
 inline constexpr std::size_t max_iov = 1024;
 /// A carry buffer that grew past this is released when it empties.
-inline constexpr std::size_t carry_keep_capacity = 64 * 1024;
+inline constexpr std::size_t carry_keep_capacity = std::size_t{64} * 1024;
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 class Connection {
  public:
   Connection(Stream& stream, const Router& router, const ServerOptions& opts, ConnRegistry& reg)
@@ -113,6 +122,7 @@ class Connection {
     close,       // peer gone, I/O error, idle timeout, stop while idle: just close
     linger,      // a final response went out: half-close, drain, close
     answer_408,  // a request timed out half-way: answer 408, then linger
+    more,        // a deadline or stop ended a wait just as bytes arrived: serve on, fresh scope
   };
 
   struct Segment {
@@ -137,7 +147,18 @@ class Connection {
     return send_with_files(stream_, out_, segs_, held_, iov_, opts_.file_send, files_);
   }
   Task<void> linger_close();
-  void keep_leftover(std::span<char> data, std::size_t off);
+  /// Under a stop: whether `rest` (the batch after the request at hand) starts with another
+  /// complete request, which is then answered too (so the one at hand keeps the connection).
+  bool complete_request_follows(std::span<const char> rest) const;
+  /// Keeps the unfinished tail of the batch (from `off`); a request that started in this batch
+  /// (`idle` before it, or after a complete one) starts its clocks now.
+  void keep_leftover(std::span<char> data, std::size_t off, bool idle);
+  bool input_pending() {
+    if constexpr (requires { stream_.input_pending(); })
+      return stream_.input_pending();
+    else
+      return false;
+  }
 
   Stream& stream_;
   const Router& router_;
@@ -153,6 +174,8 @@ class Connection {
   Clock::time_point head_deadline_{};
   Clock::time_point request_deadline_{};
   bool continue_sent_ = false;
+  bool more_follows_ = false;      // under a stop: a complete request follows the one at hand
+  bool input_waiting_ = false;     // serve() ended with Ending::more on an idle connection
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
   WaitTimer timer_;
@@ -163,7 +186,8 @@ class Connection {
 };
 
 template <class Stream>
-requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::run() {
   registry_.add(&node_);
   struct Unregister {
     ConnRegistry& r;
@@ -174,11 +198,15 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
   // serve() runs under `waits`: the wait timer and a graceful stop cancel it to end a wait. What
   // follows (408, lingering) runs under the outer token again, so only shutdown cancels it.
   outer_ = co_await this_cancel_token();
-  CancelSource waits(outer_);
-  waits_ = &waits;
-  Ending ending = co_await with_cancel(waits.token(), serve());
-  timer_.disarm();
-  waits_ = nullptr;
+  Ending ending;
+  do {
+    CancelSource waits(outer_);
+    waits_ = &waits;
+    ending = co_await with_cancel(waits.token(), serve());
+    timer_.disarm();
+    waits_ = nullptr;
+  } while (ending == Ending::more && !outer_.cancelled());
+  if (ending == Ending::more) ending = Ending::close;
   if (ending == Ending::answer_408) {
     append_error(Status::request_timeout);
     ending = (co_await send_output()) ? Ending::linger : Ending::close;
@@ -190,13 +218,17 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::run() {
 }
 
 template <class Stream>
-requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
+  requires HttpStream<Stream>
+Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
   for (;;) {
     // ---- receive: idle (a stop may end it), or in the middle of a request (deadline: 408)
     const bool idle = carry_.empty();
     const Clock::time_point now = Clock::now();
     if (idle) {
-      if (registry_.stopping()) co_return Ending::close;
+      // (A request that arrived as a stop ended the last wait is still served, and so is one
+      // already waiting on a connection accepted just before the stop.)
+      if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending())
+        co_return Ending::close;
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
     } else if (parser_.head_complete()) {
@@ -207,7 +239,13 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     Result<Buffer> got = co_await stream_.recv();
     timer_.disarm();
     node_.idle = nullptr;
-    if (!got) co_return (!idle && timer_.expired()) ? Ending::answer_408 : Ending::close;
+    if (!got) {
+      if (idle && waits_->cancelled() && !outer_.cancelled() && input_pending()) {
+        input_waiting_ = true;  // the next request arrived as the deadline or a stop hit
+        co_return Ending::more;
+      }
+      co_return (!idle && timer_.expired()) ? Ending::answer_408 : Ending::close;
+    }
     Buffer buf = std::move(*got);
     std::span<char> bytes = chars(buf);
     if (bytes.empty()) co_return Ending::close;  // orderly shutdown by the peer
@@ -251,9 +289,13 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
           append_error(Status::internal_server_error);
           close = true;
         } else {
+          if (registry_.stopping()) [[unlikely]]  // (the stop may have come during the await)
+            more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
           close = !append_response(req, std::move(resp));
         }
       } else {
+        if (registry_.stopping()) [[unlikely]]
+          more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
         close = !dispatch_sync(req, m);
       }
       off += r.consumed;
@@ -262,12 +304,15 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
     }
 
     // ---- one vectored send for the whole batch, then keep the unfinished tail
-    if (waits_->cancelled()) {
+    if (waits_->cancelled()) [[unlikely]] {
       // The bytes arrived just as a deadline or a stop cancelled the wait: answer what was
-      // received (outside `waits`, which can no longer wait) and end the connection.
-      if (out_.empty()) co_return Ending::close;
-      Result<void> sent = co_await with_cancel(outer_, send_output());
-      co_return sent ? Ending::linger : Ending::close;
+      // received (outside `waits`, which can no longer wait), keep what is unfinished and go
+      // on in a fresh scope (the request deadlines still hold; a stop closes once idle).
+      if (outer_.cancelled()) co_return Ending::close;
+      if (!out_.empty() && !co_await with_cancel(outer_, send_output())) co_return Ending::close;
+      if (close) co_return Ending::linger;
+      keep_leftover(data, off, idle);
+      co_return Ending::more;
     }
     if (!out_.empty()) {
       timer_.arm((awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
@@ -297,19 +342,13 @@ requires HttpStream<Stream> Task<typename Connection<Stream>::Ending> Connection
       if (!sent) co_return Ending::close;
     }
     if (close) co_return Ending::linger;
-    // A request left unfinished by this batch started with it: its clocks start now.
-    if (off < data.size() && (idle || off > 0)) {
-      const Clock::time_point first_byte = Clock::now();
-      head_deadline_ = first_byte + opts_.header_timeout;
-      request_deadline_ = first_byte + opts_.request_timeout;
-    }
-    keep_leftover(data, off);
+    keep_leftover(data, off, idle);
   }
 }
 
 /// Runs a synchronous handler (or answers 404/405); false when the connection must close.
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
   if (m.status == Status::ok) {
     try {
@@ -330,10 +369,11 @@ bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
 
 /// Serialises `resp` for `req`; returns whether the connection stays open afterwards.
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
-  bool keep = req.keep_alive && !resp.closes_connection() && !registry_.stopping();
+  bool keep =
+      req.keep_alive && !resp.closes_connection() && (!registry_.stopping() || more_follows_);
   bool has_body = status_allows_body(resp.status());
   HeadOptions ho;
   ho.keep_alive = keep;
@@ -364,7 +404,7 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::append_error(Status s) {
   Response resp(s);
   resp.text_body(std::string(reason_phrase(s)) + "\n");
@@ -376,7 +416,7 @@ void Connection<Stream>::append_error(Status s) {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::build_iov(std::size_t skip) {
   iov_.clear();
   std::size_t prev = skip;  // (skip > 0 only when there are no segments)
@@ -390,7 +430,7 @@ void Connection<Stream>::build_iov(std::size_t skip) {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::clear_output() noexcept {
   out_.clear();
   segs_.clear();
@@ -400,7 +440,8 @@ void Connection<Stream>::clear_output() noexcept {
 
 /// Sends what is queued, bounded by send_timeout (outside serve(): the 408 path).
 template <class Stream>
-requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output() {
+  requires HttpStream<Stream>
+Task<Result<void>> Connection<Stream>::send_output() {
   Result<void> r;
   if (files_.pending) [[unlikely]] {
     r = co_await kio::timeout(opts_.send_timeout, send_files());
@@ -416,10 +457,21 @@ requires HttpStream<Stream> Task<Result<void>> Connection<Stream>::send_output()
   co_return r;
 }
 
+template <class Stream>
+  requires HttpStream<Stream>
+bool Connection<Stream>::complete_request_follows(std::span<const char> rest) const {
+  if (rest.empty()) return false;
+  // A copy: the parser decodes a chunked body in place, and these bytes are parsed again for real.
+  std::vector<char> copy(rest.begin(), rest.end());
+  RequestParser probe(opts_.limits);
+  return probe.parse(std::span<char>(copy)).state == ParseState::complete;
+}
+
 /// Half-closes, then reads and drops whatever the client still sends (bounded by time), so the
 /// kernel does not answer unread data with a reset that could destroy our last response.
 template <class Stream>
-requires HttpStream<Stream> Task<void> Connection<Stream>::linger_close() {
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::linger_close() {
   if (!stream_.shutdown_write()) co_return;
   auto deadline = Clock::now() + opts_.linger_timeout;
   for (;;) {
@@ -431,8 +483,13 @@ requires HttpStream<Stream> Task<void> Connection<Stream>::linger_close() {
 }
 
 template <class Stream>
-requires HttpStream<Stream>
-void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off) {
+  requires HttpStream<Stream>
+void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off, bool idle) {
+  if (off < data.size() && (idle || off > 0)) {
+    const Clock::time_point first_byte = Clock::now();
+    head_deadline_ = first_byte + opts_.header_timeout;
+    request_deadline_ = first_byte + opts_.request_timeout;
+  }
   if (data.data() == carry_.data()) {
     carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(off));
   } else {

@@ -250,6 +250,8 @@ Task<Result<void>> send_with_files(Stream& stream, const std::string& out,
                                    FileSend mode, FileSendState& st) {
   iov.clear();
   std::size_t prev = 0;
+  // A local of this frame, awaited only here: it outlives every task it creates.
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines)
   auto flush = [&](bool more) -> Task<Result<void>> {
     if (iov.empty()) co_return Result<void>{};
     if constexpr (requires { stream.fd(); }) {

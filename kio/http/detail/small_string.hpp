@@ -12,7 +12,8 @@
 namespace kio::http::detail {
 
 template <std::size_t N>
-requires(N > 0) class SmallString {
+  requires(N > 0)
+class SmallString {
  public:
   // The inline bytes past size_ are never initialised (a response would otherwise pay for
   // clearing them): copies and moves take only the bytes in use, so no uninitialised byte is
@@ -51,7 +52,7 @@ requires(N > 0) class SmallString {
 
   void append(std::string_view s) {
     if (!on_heap_) {
-      if (size_ + s.size() <= N) {
+      if (s.size() <= N - size_) {  // size_ <= N while inline (this form cannot wrap around)
         if (!s.empty()) std::memcpy(inline_ + size_, s.data(), s.size());
         size_ += s.size();
         return;

@@ -5,14 +5,14 @@
 
 #include <cerrno>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 
 namespace kio::net::detail {
 
 BufferRing::~BufferRing() {
   if (registered_) {
     if (int r = io_uring_unregister_buf_ring(ring_, group_); r < 0)
-      kio::detail::log("kio::net: unregistering the receive buffer ring failed: {}", -r);
+      kio::log_warn("kio::net: unregistering the receive buffer ring failed: {}", -r);
   }
   if (br_) ::munmap(br_, ring_bytes_);
   if (mem_) ::munmap(mem_, mem_bytes_);

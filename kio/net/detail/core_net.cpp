@@ -1,6 +1,6 @@
 #include "kio/net/detail/core_net.hpp"
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/stream_state.hpp"
 
 namespace kio::net::detail {
@@ -37,8 +37,8 @@ Result<BufferRing*> CoreNet::buffers() {
     return ring_.get();
   auto ring = std::make_unique<BufferRing>();
   if (auto r = ring->init(ex_.ring(), opts_, recv_group); !r) {
-    kio::detail::log("kio::net: cannot create the receive buffer ring ({} x {} bytes): {}",
-                     opts_.buffers, opts_.buffer_size, r.error().message());
+    kio::log_error("kio::net: cannot create the receive buffer ring ({} x {} bytes): {}",
+                   opts_.buffers, opts_.buffer_size, r.error().message());
     return r.error();
   }
   ring_ = std::move(ring);

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
 
 namespace kio::net::detail {
@@ -110,7 +110,7 @@ void ListenerState::on_exhausted(int err) noexcept {
     logged_exhaustion = true;
     std::string where = "?";
     if (auto a = local_address(fd)) where = a->to_string();
-    kio::detail::log(
+    kio::log_warn(
         "kio::net: listener {}: accept failed: {} ({}); pausing accepts for {} ms (up to {} ms) "
         "and retrying; raise `ulimit -n` if this persists. Logged once per listener.",
         where, std::strerror(err), strerrorname_np(err), next_backoff.count(),

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "kio/core/detail/log.hpp"
+#include "kio/core/log.hpp"
 #include "kio/net/detail/core_net.hpp"
 #include "kio/net/zerocopy.hpp"
 

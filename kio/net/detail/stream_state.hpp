@@ -61,10 +61,10 @@ class StreamState : public kio::detail::Completion, public BufferWaiter {
   BufferRing* ring = nullptr;  // set when the first multishot receive is armed
 
   // ---- multishot receive
-  bool armed = false;                  // a receive is in the kernel (final CQE not seen yet)
-  bool cancel_sent = false;            // ASYNC_CANCEL issued for the armed receive
-  bool orphaned = false;               // the TcpStream is gone: free on the final CQE
-  DirectRecv* direct = nullptr;        // a single-shot recv into a caller buffer is in flight
+  bool armed = false;            // a receive is in the kernel (final CQE not seen yet)
+  bool cancel_sent = false;      // ASYNC_CANCEL issued for the armed receive
+  bool orphaned = false;         // the TcpStream is gone: free on the final CQE
+  DirectRecv* direct = nullptr;  // a single-shot recv into a caller buffer is in flight
   bool eof = false;
   std::error_code error;  // sticky receive error, reported after the queued data
   std::uint16_t head = BufferRing::none;

@@ -39,7 +39,7 @@ namespace kio::detail {
 enum class RingPush : unsigned char { ok, full, closed };
 
 template <class T>
-requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
+  requires std::is_nothrow_move_constructible_v<T> && std::is_nothrow_destructible_v<T>
 class MpmcRing {
  public:
   static constexpr std::uint64_t closed_bit = std::uint64_t{1} << 63;
