@@ -24,10 +24,6 @@ namespace http = kio::http;
 
 namespace {
 
-http::Response hello(http::Request&) {
-  return http::Response::text("Hello, World!");
-}
-
 http::Response echo(http::Request& req) {
   return http::Response().body_view(req.body);  // the request's bytes, sent without a copy
 }
@@ -63,9 +59,15 @@ int main(int argc, char** argv) {
       return 1;
     }
   } else {
+    // A fixed response: its head is serialised once, here, and copied with the Date per request.
+    const http::Response hello = http::Response::text("Hello, World!");
+    router.get("/", hello);
     router.any("/echo", echo);
     router.get("/*path", hello);
   }
+  http::ServerOptions options;
+  if (header_timeout_ms != 0) options.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  if (idle_timeout_ms != 0) options.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   options.address = kio::net::Address::any_v4(static_cast<std::uint16_t>(port));
   if (splice) options.file_send = http::FileSend::splice;
   http::Server server(std::move(router), options);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kio/core/core.hpp"
+#include "kio/di/di.hpp"
 #include "kio/fs/fs.hpp"
 #include "kio/http/http.hpp"
 #include "kio/io/io.hpp"

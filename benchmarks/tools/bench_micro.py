@@ -26,8 +26,24 @@ TARGETS = {
     "BM_SubmitToRoundTrip/real_time": 0.5e6,
 }
 
+# Issue 9 (kio::di, Ichor's workloads on this 2-CPU machine): limits on a benchmark's counter
+# (di_bench reports the Ichor-style timed region as wall_ms and the run's peak RSS as
+# peak_rss_MB): (benchmark, counter, maximum, what). "x<name>" as the maximum means "times that
+# benchmark's value of the same counter".
+DI_TARGETS = [
+    ("BM_DiStart/10000", "wall_ms", 20.0, "10,000 services < 20 ms"),
+    ("BM_DiStart/100000", "wall_ms", ("x", 10.0, "BM_DiStart/10000"),
+     "100,000 services < 10 x the 10,000 time"),
+    ("BM_DiStartStop/1000000", "wall_ms", 250.0, "1,000,000 start&stop cycles < 250 ms"),
+    ("BM_DiCoroutines/5000000", "wall_ms", 80.0, "5 M coroutines < 80 ms"),
+    ("BM_DiEvents/5000000", "wall_ms", 120.0, "5 M events < 120 ms"),
+    ("BM_DiEvents/5000000", "peak_rss_MB", 64.0, "5 M events < 64 MB peak RSS"),
+]
+
 # Programs that need two CPUs (a two-worker runtime): run on --multicore-cpus instead of --cpus.
-MULTICORE_PROGRAMS = {"multicore_bench"}
+# di_bench's single-core benchmarks use one worker (on the first CPU of the set); its _AllCores
+# ones use every CPU of the set.
+MULTICORE_PROGRAMS = {"multicore_bench", "di_bench"}
 
 TIME_UNIT_NS = {"ns": 1, "us": 1e3, "ms": 1e6, "s": 1e9}
 
@@ -133,6 +149,28 @@ def check_targets(rows):
     return out
 
 
+def counter_of(rows, name, counter):
+    r = next((r for r in rows if r.get("name") == name), None)
+    return None if r is None else r.get("counters", {}).get(counter)
+
+
+def check_di_targets(rows):
+    out = []
+    for name, counter, limit, what in DI_TARGETS:
+        value = counter_of(rows, name, counter)
+        if value is None:
+            continue
+        if isinstance(limit, tuple):
+            _, factor, base_name = limit
+            base = counter_of(rows, base_name, counter)
+            if base is None:
+                continue
+            limit = factor * base
+        out.append({"benchmark": name, "counter": counter, "limit": limit, "measured": value,
+                    "met": value < limit, "what": what})
+    return out
+
+
 def markdown(result):
     m = result["machine"]
     o = result["options"]
@@ -157,6 +195,10 @@ def markdown(result):
     for t in result["targets"]:
         lines += ["", f"Target: {t['benchmark']} ≥ {fmt_rate(t['target_items_per_second'])}/s — "
                       f"measured {fmt_rate(t['measured'])}/s: {'met' if t['met'] else 'NOT met'}."]
+    for t in result.get("di_targets", []):
+        lines += ["", f"Target (kio::di): {t['what']} — {t['benchmark']} {t['counter']} "
+                      f"{t['measured']:.1f} (limit {t['limit']:.1f}): "
+                      f"{'met' if t['met'] else 'NOT met'}."]
     lines += ["", "Reproduce: `tools/bench-micro`; raw Google Benchmark JSON is in the .json file.",
               ""]
     return "\n".join(lines)
@@ -200,6 +242,7 @@ def main(argv):
         "options": vars(args),
         "summary": rows,
         "targets": check_targets(rows),
+        "di_targets": check_di_targets(rows),
         "raw": raw,
     }
     out_dir = Path(args.out) if args.out else benchlib.RESULTS
@@ -212,6 +255,9 @@ def main(argv):
     for t in result["targets"]:
         log(f"target {t['benchmark']} >= {fmt_rate(t['target_items_per_second'])}/s: measured "
             f"{fmt_rate(t['measured'])}/s — {'met' if t['met'] else 'NOT MET'}")
+    for t in result["di_targets"]:
+        log(f"target {t['what']}: {t['benchmark']} {t['counter']} = {t['measured']:.1f} "
+            f"(limit {t['limit']:.1f}) — {'met' if t['met'] else 'NOT MET'}")
     log(f"\nwrote {stem}.json, {stem}.md")
     return 0
 

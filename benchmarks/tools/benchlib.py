@@ -15,6 +15,7 @@ sys.path.insert(0, str(ROOT / "tools" / "lib"))
 import packages  # noqa: E402  (tools/lib/packages.txt: Debian packages and meson options per tool)
 RESULTS = ROOT / "benchmarks" / "results"
 TOKIO_DIR = ROOT / "benchmarks" / "rust" / "tcp"
+HYPER_DIR = ROOT / "benchmarks" / "rust" / "hyper"
 
 
 def log(msg=""):
@@ -58,24 +59,31 @@ def build_kio_release(targets=()):
     return bdir
 
 
-def build_tokio():
-    """Builds the Tokio baseline offline from Debian's crates; returns the binary's path."""
+def build_cargo(crate_dir, target_name, binary):
+    """Builds a Rust baseline offline from Debian's crates into <build root>/<target_name>;
+    returns the binary's path."""
     cargo = shutil.which("cargo")
     if cargo is None:
         die("cargo not found (tools/bench-http installs Debian's 'cargo' package when run as root)")
-    target = build_root() / "tokio"
+    target = build_root() / target_name
     # Cargo.lock is not checked in: it is resolved offline against the local Debian registry, and
     # a lock file written by another cargo version may be unreadable.
-    (TOKIO_DIR / "Cargo.lock").unlink(missing_ok=True)
+    (crate_dir / "Cargo.lock").unlink(missing_ok=True)
     env = dict(os.environ, CARGO_TARGET_DIR=str(target))
-    log(f"building the Tokio baseline ({cargo}) in {target} ...")
-    # cwd matters: cargo finds benchmarks/rust/tcp/.cargo/config.toml (the offline source) from it.
-    r = subprocess.run([cargo, "build", "--release", "--offline", "--quiet"], cwd=TOKIO_DIR,
+    log(f"building {crate_dir.relative_to(ROOT)} ({cargo}) in {target} ...")
+    # cwd matters: cargo finds <crate>/.cargo/config.toml (the offline source) from it.
+    r = subprocess.run([cargo, "build", "--release", "--offline", "--quiet"], cwd=crate_dir,
                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if r.returncode != 0:
         log(r.stdout[-4000:])
-        die("cargo build of benchmarks/rust/tcp failed (is librust-tokio-dev installed?)")
-    return target / "release" / "tokio_server"
+        die(f"cargo build of {crate_dir.relative_to(ROOT)} failed (are its Debian crates "
+            f"installed: librust-tokio-dev, librust-hyper-dev?)")
+    return target / "release" / binary
+
+
+def build_tokio():
+    """Builds the Tokio baseline offline from Debian's crates; returns the binary's path."""
+    return build_cargo(TOKIO_DIR, "tokio", "tokio_server")
 
 
 def _first_line(cmd):

@@ -8,7 +8,10 @@ reads the server's RSS, starts this client, waits for "ready", reads the RSS aga
   idle_conns.py --port 8080 --count 10000
 
 Protocol on stdout: "ready <open> <failed>" once every connection got its response (or failed),
-then "open <n>" after each "check" line read from stdin. Exits when stdin closes.
+then "open <n>" after each "check" line read from stdin, and "burst <done> <failed>" after a
+"burst N" line: every open connection in turn sends N pipelined requests in one write and reads
+all N responses (counted by bytes: the first response's length, the Date being of fixed length),
+then idles again. Exits when stdin closes.
 """
 import argparse
 import errno
@@ -52,7 +55,7 @@ def open_all(host, port, count, batch):
     deadline = time.monotonic() + 120
     while (started < count or pending) and time.monotonic() < deadline:
         while started < count and pending < batch:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s = Sock(socket.AF_INET, socket.SOCK_STREAM)
             s.setblocking(False)
             rc = s.connect_ex((host, port))
             if rc not in (0, errno.EINPROGRESS):
@@ -82,6 +85,7 @@ def open_all(host, port, count, batch):
                         if not st["buf"].startswith(b"HTTP/1.1 200"):
                             raise OSError(errno.EPROTO, "unexpected response")
                         sel.unregister(s)
+                        s.response_length = len(st["buf"])
                         done.append(s)
                         pending -= 1
             except OSError:
@@ -109,6 +113,35 @@ def count_open(socks):
     return n
 
 
+def burst(socks, n):
+    """Each connection in turn: N pipelined requests in one write, then read all N responses."""
+    done = failed = 0
+    for s in socks:
+        try:
+            length = s.response_length
+            s.setblocking(True)
+            s.settimeout(30)
+            s.sendall(REQUEST * n)
+            want, got = length * n, 0
+            while got < want:
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    raise OSError(errno.ECONNRESET, "closed by server")
+                got += len(chunk)
+            if got != want:
+                raise OSError(errno.EPROTO, f"{got} bytes, expected {want}")
+            s.setblocking(False)
+            done += 1
+        except OSError:
+            failed += 1
+    return done, failed
+
+
+class Sock(socket.socket):
+    """A socket that remembers the length of the response to REQUEST."""
+    response_length = 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--host", default="127.0.0.1")
@@ -124,8 +157,12 @@ def main():
     socks, failed = open_all(args.host, args.port, args.count, args.batch)
     print(f"ready {len(socks)} {failed}", flush=True)
     for line in sys.stdin:
-        if line.strip() == "check":
+        words = line.split()
+        if words == ["check"]:
             print(f"open {count_open(socks)}", flush=True)
+        elif len(words) == 2 and words[0] == "burst":
+            ok, bad = burst(socks, int(words[1]))
+            print(f"burst {ok} {bad}", flush=True)
     for s in socks:
         s.close()
     return 0

@@ -22,8 +22,10 @@ def _setup_line(r):
 
 # (key in the result, label in tables, heading of the Markdown section)
 RATIO_SETS = [
-    ("ratios_kio_over_tokio", "kio/tokio", "kio / Tokio"),
     ("ratios_kio_over_loop", "kio/loop", "kio / hand-written io_uring loop (benchmarks/uring_http)"),
+    ("ratios_kio_over_tokio", "kio/tokio", "kio / Tokio"),
+    ("ratios_kio_over_hyper", "kio/hyper", "kio / hyper 0.14"),
+    ("ratios_kio_over_nginx", "kio/nginx", "kio / nginx"),
 ]
 
 
@@ -67,6 +69,10 @@ def console_table(r):
         bpc = m["bytes_per_connection"]
         lines.append(f"idle keep-alive   {name:<11} {m['still_open_at_measurement']} open: "
                      f"{_f(bpc, ',.0f')} bytes RSS per connection")
+        if m.get("bytes_per_connection_after_burst") is not None:
+            lines.append(f"after a burst     {name:<11} {m['still_open_after_burst']} open: "
+                         f"{_f(m['bytes_per_connection_after_burst'], ',.0f')} bytes RSS per "
+                         f"connection ({m['burst_requests']} pipelined requests each)")
     return "\n".join(lines)
 
 
@@ -79,7 +85,7 @@ def _ratio_row(key, label, q):
 def markdown(r, chart):
     m, v, o = r["machine"], r["versions"], r["options"]
     names = {"tokio": "Tokio", "tokio-multi": "Tokio (multi-thread)",
-             "uring-loop": "a hand-written io_uring loop"}
+             "uring-loop": "a hand-written io_uring loop", "hyper": "hyper 0.14", "nginx": "nginx"}
     others = [names.get(k, k) for k in r["servers"] if k != "kio"]
     vs = " and ".join([", ".join(others[:-1]), others[-1]] if len(others) > 1 else others)
     out = [f"# HTTP benchmark: kio tcp_demo{' vs ' + vs if vs else ''} — {r['date']}", ""]
@@ -89,7 +95,8 @@ def markdown(r, chart):
             f"- Memory: {m['memory_gib']} GiB; kernel {m['kernel']}; {m['os']}",
             f"- Load average when the run started: {m['loadavg_at_start']:.2f}",
             f"- kio {v.get('kio')} built with `{v.get('cxx')}` (meson release); "
-            f"Tokio {v.get('tokio')} (Debian) with `{v.get('rustc')}`; `{v.get('wrk')}`",
+            f"Tokio {v.get('tokio')} and hyper {v.get('hyper')} (Debian crates) with "
+            f"`{v.get('rustc')}`; nginx-light {v.get('nginx')}; `{v.get('wrk')}`",
             f"- Setup: {_setup_line(r)}; client and server on the same machine over loopback.",
             ""]
     if r.get("noisy"):
@@ -134,11 +141,16 @@ def markdown(r, chart):
                            f"{top} | {s['method']} |")
     if r["idle_memory"]:
         out += ["", "## Memory per idle keep-alive connection", "",
-                "| server | connections open | RSS before KiB | RSS after KiB | bytes per connection |",
-                "|---|---:|---:|---:|---:|"]
+                "After one request on each connection, and again after every connection sent a "
+                "burst of pipelined requests (one write), read the responses and went idle.", "",
+                "| server | connections open | RSS before KiB | RSS idle KiB | bytes per connection "
+                "| burst | RSS after burst KiB | bytes per connection after burst |",
+                "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for name, i in r["idle_memory"].items():
             out.append(f"| {name} | {i['still_open_at_measurement']} | {i['rss_before_kib']} | "
-                       f"{i['rss_after_kib']} | {_f(i['bytes_per_connection'], ',.0f')} |")
+                       f"{i['rss_after_kib']} | {_f(i['bytes_per_connection'], ',.0f')} | "
+                       f"{i.get('burst_requests', '-')} | {i.get('rss_after_burst_kib', '-')} | "
+                       f"{_f(i.get('bytes_per_connection_after_burst'), ',.0f')} |")
     out += ["", "## Notes", "",
             "- Server CPU per request = (utime + stime of the server process during the wrk run, "
             "from /proc/PID/stat) / requests completed. On loopback the kernel's TCP work for both "
@@ -160,6 +172,12 @@ def markdown(r, chart):
             "SINGLE_ISSUER|DEFER_TASKRUN ring, multishot accept, multishot recv into a provided-"
             "buffer ring, one send per read) and only the request framing wrk needs; it is the "
             "floor for kio's CPU per request, not an HTTP server.",
+            "- hyper (benchmarks/rust/hyper) is hyper 0.14's HTTP/1.1 server on current-thread "
+            "Tokio runtimes (one per worker, SO_REUSEPORT listener each), with pipeline flushing "
+            "on; its response has the same length as kio's but lower-case header names. nginx "
+            "(benchmarks/nginx/hello.conf) runs one worker process with `return 200`; its "
+            "response carries `Server: nginx` and `Connection: keep-alive` too (39 bytes more). "
+            "nginx's CPU, RSS and idle memory are its worker process's.",
             f"- Servers: " + "; ".join(f"{k}: `{c}`" for k, c in r["servers"].items()),
             f"- Reproduce: `tools/bench-http --rounds {o['rounds']} --duration {o['duration']}`; "
             "raw runs are in the JSON file next to this one.", ""]

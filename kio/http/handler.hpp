@@ -7,6 +7,12 @@
 //     co_return kio::http::Response::text("done");
 //   });
 //
+//   router.get("/hello", kio::http::Response::text("Hello, World!"));                  // fixed
+//
+// A fixed response (a Response given instead of a function) is the same for every request: its
+// head is serialised once, when the route is added, and each request only copies it with the
+// current Date (HTTP/1.0, HEAD and closing connections take the general path). It cannot have a
+// file body (std::invalid_argument); a borrowed body is copied.
 // The signature: anything callable with a `kio::http::Request&` (a `Request&`, `const
 // Request&` or `auto&` parameter) that returns exactly `kio::http::Response` (by value) or
 // `kio::Task<kio::http::Response>`. The concept kio::http::RequestHandler<F> checks it; a route
@@ -30,7 +36,10 @@
 #include <type_traits>
 #include <utility>
 
+#include <memory>
+
 #include "kio/core/task.hpp"
+#include "kio/http/detail/serialize.hpp"
 #include "kio/http/request.hpp"
 #include "kio/http/response.hpp"
 
@@ -75,7 +84,8 @@ class Handler {
  public:
   /// Any callable; one that is not a RequestHandler fails to compile with a message saying why.
   template <class F>
-    requires(!std::same_as<std::remove_cvref_t<F>, Handler>)
+    requires(!std::same_as<std::remove_cvref_t<F>, Handler> &&
+             !std::same_as<std::remove_cvref_t<F>, Response>)
   Handler(F&& f) {  // NOLINT: implicit by design, so routes take lambdas directly
     static_assert(detail::check_handler<std::decay_t<F>>());
     if constexpr (RequestHandler<F>) {
@@ -86,11 +96,18 @@ class Handler {
     }
   }
 
+  /// A fixed response (see above).
+  Handler(Response fixed)  // NOLINT: implicit by design, like the function forms
+      : fixed_(std::make_shared<const detail::FixedResponse>(std::move(fixed))) {}
+
   bool is_async() const noexcept { return static_cast<bool>(async_); }
-  Response call(Request& req) const { return sync_(req); }
+  /// The fixed response, or nullptr for a function handler.
+  const detail::FixedResponse* fixed() const noexcept { return fixed_.get(); }
+  Response call(Request& req) const { return fixed_ ? fixed_->response : sync_(req); }
   Task<Response> call_async(Request& req) const { return async_(req); }
 
  private:
+  std::shared_ptr<const detail::FixedResponse> fixed_;
   std::function<Response(Request&)> sync_;
   std::function<Task<Response>(Request&)> async_;
 };

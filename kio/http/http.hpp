@@ -9,7 +9,8 @@
 //                             copy.                                         (static_files.hpp)
 // * kio::http::Handler        `Response(Request&)` (inline fast path) or
 //                             `Task<Response>(Request&)`; concept RequestHandler; a
-//                             wrong signature is a readable static_assert.          (handler.hpp)
+//                             wrong signature is a readable static_assert; or a fixed
+//                             Response (head serialised once: the fastest route).   (handler.hpp)
 // * kio::http::Request        the parsed request; views into the receive buffer.    (request.hpp)
 // * kio::http::Response       status, headers, owned or borrowed body.              (response.hpp)
 // * kio::http::RequestParser  the strict incremental parser, usable on its own.     (parser.hpp)

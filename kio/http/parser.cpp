@@ -102,6 +102,29 @@ bool valid_host(std::string_view h) noexcept {
   return true;
 }
 
+/// Scans uri-host [ ":" port ] (RFC 9110 §7.2) from `p`, within [p, lim): returns the end of
+/// what it took when [p, end) is a valid Host value, nullptr when the bytes from `p` do not start
+/// one. valid_host(v) == (scan_host(v, v_end) == v_end) for any v with no CR, LF or OWS.
+const char* scan_host(const char* p, const char* lim) noexcept {
+  if (p < lim && *p == '[') {  // IP-literal
+    const char* s = ++p;
+    while (p < lim &&
+           (is(*p, detail::hex_digit) || *p == ':' || *p == '.' || *p == 'v' || *p == 'V'))
+      ++p;
+    if (p == lim || *p != ']' || p == s) return nullptr;
+    ++p;
+  } else {
+    while (p < lim && is(*p, detail::host_char))
+      ++p;
+  }
+  if (p < lim && *p == ':') {
+    ++p;
+    while (p < lim && *p >= '0' && *p <= '9')
+      ++p;
+  }
+  return p;
+}
+
 /// authority-form = uri-host ":" port, with a non-empty host and port (RFC 9112 §3.2.3).
 bool valid_authority(std::string_view t) noexcept {
   std::size_t colon = t.rfind(':');
@@ -219,20 +242,36 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
 
   // method SP
   const char* m = p;
-  const char* mlim = scan_end(m, end, limits_.max_method);
-  while (p < mlim && is(*p, detail::tchar))
-    ++p;
-  if (p == end) return Step::more;
-  if (*p != ' ') return fail(is(*p, detail::tchar) ? Status::not_implemented : Status::bad_request);
-  if (p == m) return fail(Status::bad_request);
+  Method method;
+  if (end - p >= 4 && std::memcmp(p, "GET ", 4) == 0 && limits_.max_method >= 3) {
+    method = Method::get;  // fast path: the method of nearly every request
+    p += 3;
+  } else {
+    const char* mlim = scan_end(m, end, limits_.max_method);
+    while (p < mlim && is(*p, detail::tchar))
+      ++p;
+    if (p == end) return Step::more;
+    if (*p != ' ')
+      return fail(is(*p, detail::tchar) ? Status::not_implemented : Status::bad_request);
+    if (p == m) return fail(Status::bad_request);
+    method = method_from_token(std::string_view(m, static_cast<std::size_t>(p - m)));
+  }
   const char* m_end = p++;
 
-  // request-target SP
+  // request-target SP; '#' is not a target byte (no fragment in a request-target, RFC 9112
+  // §3.2): 400. The first '?' (where the query starts) is noted on the way.
   const char* t = p;
   const char* tlim = scan_end(t, end, limits_.max_target);
-  p = detail::skip_target_words(p, tlim);
-  while (p < tlim && is(*p, detail::target_char))
-    ++p;
+  const char* question = nullptr;
+  for (;;) {
+    p = detail::skip_target_words(p, tlim);
+    if (p < tlim && is(*p, detail::target_char)) {
+      if (*p == '?' && question == nullptr) question = p;
+      ++p;
+      continue;
+    }
+    break;
+  }
   if (p == end) return Step::more;
   if (*p != ' ')
     return fail(is(*p, detail::target_char) ? Status::uri_too_long : Status::bad_request);
@@ -278,7 +317,7 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
   }
 
   req_.method_name = std::string_view(m, static_cast<std::size_t>(m_end - m));
-  req_.method = method_from_token(req_.method_name);
+  req_.method = method;
   req_.target = std::string_view(t, static_cast<std::size_t>(t_end - t));
   req_.version_minor = minor == 0 ? 0 : 1;
   // CONNECT asks for a tunnel (RFC 9110 §9.3.6), which an origin server does not open: 501, and
@@ -286,18 +325,29 @@ RequestParser::Step RequestParser::parse_request_line(char* base, const char* en
   // (RFC 9112 §3.2.3); anything else is malformed: 400.
   if (req_.method == Method::connect)
     return fail(valid_authority(req_.target) ? Status::not_implemented : Status::bad_request);
-  if (!split_target()) return fail(Status::bad_request);
+  if (!split_target(question ? static_cast<std::size_t>(question - t) : std::string_view::npos))
+    return fail(Status::bad_request);
   pos_ = static_cast<std::size_t>(p - base);
   st_.fields_start = pos_;
   phase_ = Phase::fields;
   return Step::done;
 }
 
-/// Checks the request-target form (RFC 9112 §3.2) and splits path and query.
-bool RequestParser::split_target() noexcept {
+/// Checks the request-target form (RFC 9112 §3.2) and splits path and query; `question` is the
+/// offset of the target's first '?' (npos: none).
+bool RequestParser::split_target(std::size_t question) noexcept {
   std::string_view t = req_.target;
-  if (t[0] == '/') {      // origin-form
-  } else if (t == "*") {  // asterisk-form
+  if (t[0] == '/') {  // origin-form: the scan found the query already
+    if (question == std::string_view::npos) {
+      req_.path = t;
+      req_.query = {};
+    } else {
+      req_.path = t.substr(0, question);
+      req_.query = t.substr(question + 1);
+    }
+    return true;
+  }
+  if (t == "*") {  // asterisk-form
     if (req_.method != Method::options) return false;
     req_.path = t;
     req_.query = {};
@@ -310,7 +360,7 @@ bool RequestParser::split_target() noexcept {
       ++i;
     if (i == 0 || t.substr(i, 3) != "://") return false;
     std::size_t a = i + 3;
-    std::size_t rest = t.find_first_of("/?#", a);
+    std::size_t rest = t.find_first_of("/?", a);
     if (rest == std::string_view::npos) rest = t.size();
     if (rest == a) return false;  // no authority
     // authority = host [ ":" port ]: no userinfo (RFC 9110 §4.2.4: treat it as an error).
@@ -368,6 +418,11 @@ RequestParser::Step RequestParser::parse_fields(char* base, const char* end) noe
     while (p < lim && is_ows(*p))
       ++p;
     const char* v = p;
+    // Host is validated in the same pass: its value is scanned as uri-host [ ":" port ] first;
+    // the value is a valid Host when nothing but trailing OWS follows what that scan took.
+    const bool host = name.size() == 4 && detail::iequals(name, "host");
+    const char* host_end = nullptr;
+    if (host) host_end = scan_host(p, lim);
     for (;;) {
       p = detail::skip_value_words(p, lim);
       if (p < lim && is(*p, detail::field_char)) {
@@ -387,7 +442,11 @@ RequestParser::Step RequestParser::parse_fields(char* base, const char* end) noe
 
     if (req_.headers.size() >= max_fields) return fail(Status::request_header_fields_too_large);
     req_.headers.push(name, value);
-    if (field_semantics(name, value) == Step::error) return Step::error;
+    if (host) {
+      if (++st_.host_count > 1 || host_end != v_end) return fail(Status::bad_request);
+    } else if (field_semantics(name, value) == Step::error) {
+      return Step::error;
+    }
     pos_ = static_cast<std::size_t>(p + 2 - base);
   }
 }
@@ -396,11 +455,6 @@ RequestParser::Step RequestParser::parse_fields(char* base, const char* end) noe
 RequestParser::Step RequestParser::field_semantics(std::string_view name,
                                                    std::string_view value) noexcept {
   switch (name.size()) {
-    case 4:
-      if (detail::iequals(name, "host")) {
-        if (++st_.host_count > 1 || !valid_host(value)) return fail(Status::bad_request);
-      }
-      break;
     case 6:
       if (detail::iequals(name, "expect")) {
         for_each_element(value, [&](std::string_view el) {

@@ -18,7 +18,8 @@
 // is scanned again when more bytes arrive. A request split at any byte boundary therefore parses
 // exactly like one delivered whole, including which error it gets.
 // Strictness (status answered): bad syntax, bare CR or LF, obs-fold, whitespace before a colon,
-// invalid characters in names/values/target, missing Host in 1.1, duplicate Host, invalid Host,
+// invalid characters in names/values/target (a '#' too: a request-target has no fragment, RFC 9112
+// §3.2), missing Host in 1.1, duplicate Host, invalid Host,
 // bad/duplicate differing/overflowing Content-Length, Content-Length with Transfer-Encoding,
 // Transfer-Encoding in HTTP/1.0, a final transfer coding other than chunked, chunked twice, bad
 // chunk lines (whitespace is allowed only before a ';' or around an '=' of an extension, never
@@ -81,6 +82,8 @@ class RequestParser {
   /// Bytes of the current request examined so far (0: nothing of a request has arrived yet).
   std::size_t position() const noexcept { return pos_; }
   const Limits& limits() const noexcept { return limits_; }
+  /// Changes the limits; only between requests (a fresh or reset parser).
+  void set_limits(const Limits& limits) noexcept { limits_ = limits; }
 
   /// Prepares for the next request (after complete; after an error the connection should close).
   void reset() noexcept;
@@ -111,7 +114,7 @@ class RequestParser {
     phase_ = Phase::failed;
     return Step::error;
   }
-  bool split_target() noexcept;
+  bool split_target(std::size_t question) noexcept;
   void rebase(const char* old_base, std::size_t old_size, const char* new_base) noexcept;
 
   // Scalars first, the request (with its header array) last: see Request.

@@ -45,21 +45,54 @@ Response& Response::body_file(kio::fs::File&& file, std::uint64_t offset, std::u
   return *this;
 }
 
+namespace {
+
+/// A value's bytes are all field-value bytes (VCHAR, SP, HTAB, obs-text).
+bool valid_value(std::string_view value) noexcept {
+  const char* p = value.data();
+  const char* end = p + value.size();
+  for (;;) {
+    p = detail::skip_value_words(p, end);
+    if (p == end) return true;
+    if (!detail::is(*p, detail::field_char)) return false;
+    ++p;
+  }
+}
+
+/// The fields the server writes itself.
+bool managed(std::string_view name) noexcept {
+  switch (name.size()) {
+    case 4:
+      return detail::iequals(name, "date");
+    case 10:
+      return detail::iequals(name, "connection");
+    case 14:
+      return detail::iequals(name, "content-length");
+    case 17:
+      return detail::iequals(name, "transfer-encoding");
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 Response& Response::header(std::string_view name, std::string_view value) {
   if (name.empty()) throw std::invalid_argument("kio::http::Response::header: empty name");
   for (char c : name)
     if (!detail::is(c, detail::tchar))
       throw std::invalid_argument("kio::http::Response::header: name is not a token");
-  for (char c : value)
-    if (!detail::is(c, detail::field_char))
-      throw std::invalid_argument("kio::http::Response::header: control character in value");
-  if (detail::iequals(name, "content-length") || detail::iequals(name, "transfer-encoding") ||
-      detail::iequals(name, "connection") || detail::iequals(name, "date"))
-    throw std::invalid_argument("kio::http::Response::header: set by the server");
-  headers_.append(name);
-  headers_.append(": ");
-  headers_.append(value);
-  headers_.append("\r\n");
+  if (!valid_value(value))
+    throw std::invalid_argument("kio::http::Response::header: control character in value");
+  if (managed(name)) throw std::invalid_argument("kio::http::Response::header: set by the server");
+  headers_.append_field(name, value);
+  return *this;
+}
+
+Response& Response::content_type(std::string_view value) {
+  if (!valid_value(value))
+    throw std::invalid_argument("kio::http::Response::header: control character in value");
+  headers_.append_field("Content-Type", value);
   return *this;
 }
 

@@ -100,7 +100,8 @@ class Response {
   /// Appends a header field. Throws std::invalid_argument for an invalid name or value, or a
   /// field the server manages (Content-Length, Transfer-Encoding, Connection, Date).
   Response& header(std::string_view name, std::string_view value);
-  Response& content_type(std::string_view value) { return header("Content-Type", value); }
+  /// header("Content-Type", value), without checking the (known) name.
+  Response& content_type(std::string_view value);
 
   /// Owned body.
   Response& body(std::string b) {

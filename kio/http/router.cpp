@@ -1,6 +1,13 @@
 // Router: a trie of path segments; each node holds the handlers of the routes ending there.
+// Fast paths, computed when routes are added: each node resolves the methods kio knows to their
+// handler in an array (no string compares per request), and the root keeps the routes without
+// captures in a sorted table, so a static path is found by one binary search. Both give exactly
+// what the trie walk gives (the walk tries literal segments first, so a static route that accepts
+// the method is what it finds first); anything else falls back to the walk.
 #include "kio/http/router.hpp"
 
+#include <algorithm>
+#include <array>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -18,12 +25,31 @@ struct Router::Node {
   std::vector<std::pair<std::string, Handler>> handlers;  // method -> handler
   std::unique_ptr<Handler> any;                           // method "*"
   std::string allow;
+  /// The handler a request with a known method gets here (exact method, else "*", else GET for
+  /// HEAD), indexed by Method; Method::other goes through `handlers`.
+  std::array<const Handler*, static_cast<std::size_t>(Method::other)> resolved{};
+  // Root only: the nodes of routes without captures, by pattern, sorted.
+  std::vector<std::pair<std::string, const Node*>> statics;
   // Root only: every method some route names, for "OPTIONS *" (the server as a whole).
   std::vector<std::string> server_methods;
   std::string server_allow = "OPTIONS";
   std::unique_ptr<Handler> options_star;
 
   bool has_routes() const noexcept { return any || !handlers.empty(); }
+
+  void resolve() noexcept {
+    for (std::size_t i = 0; i < resolved.size(); ++i) {
+      const auto m = static_cast<Method>(i);
+      const Handler* h = nullptr;
+      for (auto& [name, handler] : handlers)
+        if (name == to_string(m)) h = &handler;
+      if (!h && any) h = any.get();
+      if (!h && m == Method::head)
+        for (auto& [name, handler] : handlers)
+          if (name == "GET") h = &handler;
+      resolved[i] = h;
+    }
+  }
 
   void rebuild_allow() {
     allow.clear();
@@ -137,17 +163,33 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
   if (method == "*") {
     if (n->any) bad_pattern(pattern, "duplicate route for any method");
     n->any = std::make_unique<Handler>(std::move(handler));
-    return *this;
+  } else {
+    for (auto& [m, h] : n->handlers)
+      if (m == method) bad_pattern(pattern, "duplicate route");
+    n->handlers.emplace_back(std::string(method), std::move(handler));
+    n->rebuild_allow();
+    root_->add_server_method(method);
   }
-  for (auto& [m, h] : n->handlers)
-    if (m == method) bad_pattern(pattern, "duplicate route");
-  n->handlers.emplace_back(std::string(method), std::move(handler));
-  n->rebuild_allow();
-  root_->add_server_method(method);
+  n->resolve();  // (handlers may have moved: every pointer is taken again)
+  if (pattern.find_first_of(":*") == std::string_view::npos) {
+    auto& st = root_->statics;
+    auto at = std::lower_bound(st.begin(), st.end(), pattern,
+                               [](const auto& e, std::string_view p) { return e.first < p; });
+    if (at == st.end() || at->first != pattern) st.emplace(at, std::string(pattern), n);
+  }
   return *this;
 }
 
 namespace {
+
+/// The handler of node `n` for the request's method, or nullptr.
+template <class NodeT>
+const Handler* resolve(const NodeT& n, const Request& req) noexcept {
+  if (req.method != Method::other) return n.resolved[static_cast<std::size_t>(req.method)];
+  for (auto& [method, h] : n.handlers)
+    if (method == req.method_name) return &h;
+  return n.any.get();
+}
 
 struct Walk {
   Request& req;
@@ -159,22 +201,10 @@ template <class NodeT>
 bool walk(const NodeT& n, std::string_view rest, bool more, Walk& w) {
   if (!more) {
     if (!n.has_routes()) return false;
-    std::string_view m = w.req.method_name;
-    for (auto& [method, h] : n.handlers)
-      if (method == m) {
-        w.found = &h;
-        return true;
-      }
-    if (n.any) {
-      w.found = n.any.get();
+    if (const Handler* h = resolve(n, w.req)) {
+      w.found = h;
       return true;
     }
-    if (w.req.method == Method::head)
-      for (auto& [method, h] : n.handlers)
-        if (method == "GET") {
-          w.found = &h;
-          return true;
-        }
     if (!w.allow) w.allow = &n.allow;
     return false;
   }
@@ -207,6 +237,12 @@ Router::Match Router::match(Request& req) const noexcept {
   if (req.method == Method::options && req.path == "*")
     return Match{Status::ok, root_->options_star.get(), root_->server_allow};
   if (req.path.empty() || req.path[0] != '/') return {};
+  if (const auto& st = root_->statics; !st.empty()) {
+    auto at = std::lower_bound(st.begin(), st.end(), req.path,
+                               [](const auto& e, std::string_view p) { return e.first < p; });
+    if (at != st.end() && at->first == req.path)
+      if (const Handler* h = resolve(*at->second, req)) return Match{Status::ok, h, {}};
+  }
   Walk w{req};
   if (walk(*root_, req.path.substr(1), true, w)) return Match{Status::ok, w.found, {}};
   if (w.allow) return Match{Status::method_not_allowed, nullptr, *w.allow};

@@ -136,6 +136,17 @@ http::Router make_router() {
   r.get("/big", [](http::Request&) { return http::Response::text(std::string(100000, 'x')); });
   r.get("/bye", [](http::Request&) { return http::Response::text("bye").close_connection(); });
   r.post("/only-post", [](http::Request&) { return http::Response(); });
+  // Fixed responses (serialised once) beside the same responses from function handlers.
+  auto tagged = [] { return http::Response::text("Hello, World!").header("X-Tag", "a b\t\xff"); };
+  auto large = [] { return http::Response::text(std::string(5000, 'L')); };
+  auto empty = [] { return http::Response(http::Status::no_content).header("X-E", "1"); };
+  r.get("/fixed/tagged", tagged());
+  r.get("/fn/tagged", [=](http::Request&) { return tagged(); });
+  r.get("/fixed/large", large());
+  r.get("/fn/large", [=](http::Request&) { return large(); });
+  r.get("/fixed/empty", empty());
+  r.get("/fn/empty", [=](http::Request&) { return empty(); });
+  r.get("/fixed/bye", http::Response::text("bye").close_connection());
   return r;
 }
 
@@ -243,6 +254,125 @@ TEST(Connection, KeepAliveAcross10000Requests) {
   ASSERT_EQ(rs.size(), 10000u);
   EXPECT_EQ(rs[9999].body, "9999");
   EXPECT_EQ(s.send_sizes.size(), 10000u);
+}
+
+TEST(Connection, FixedResponsesAreTheBytesOfTheirHandlerForm) {
+  // Within one batch the Date is the same: a fixed response must be byte for byte what the
+  // function handler's response gives, in every form of request (the fast path and the others).
+  const std::vector<std::string> forms = {
+      "GET %s HTTP/1.1\r\nHost: t\r\n\r\n",
+      "HEAD %s HTTP/1.1\r\nHost: t\r\n\r\n",
+      "GET %s HTTP/1.0\r\n\r\n",
+      "GET %s HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+      "GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+  };
+  for (const char* name : {"tagged", "large", "empty"}) {
+    for (const std::string& form : forms) {
+      auto req = [&](const std::string& path) {
+        std::string r = form;
+        r.replace(r.find("%s"), 2, path);
+        return r;
+      };
+      // Each request on a connection of its own (some forms close it), both in one batch: the
+      // fixed one first when it keeps the connection open.
+      FakeStream fixed = serve({req(std::string("/fixed/") + name)});
+      FakeStream fn = serve({req(std::string("/fn/") + name)});
+      auto strip_date = [](std::string s) {
+        std::size_t at = s.find("Date: ");
+        if (at != std::string::npos) s.erase(at, s.find("\r\n", at) + 2 - at);
+        return s;
+      };
+      EXPECT_EQ(strip_date(fixed.sent), strip_date(fn.sent)) << name << " / " << form;
+      EXPECT_NE(fixed.sent.find("Date: "), std::string::npos);
+      FakeStream both =
+          serve({req(std::string("/fixed/") + name) + req(std::string("/fn/") + name)});
+      if (form.find("close") == std::string::npos &&
+          form.find("1.0\r\n\r\n") == std::string::npos) {
+        ASSERT_EQ(both.sent.size() % 2, 0u) << name << " / " << form;
+        EXPECT_EQ(both.sent.substr(0, both.sent.size() / 2), both.sent.substr(both.sent.size() / 2))
+            << name << " / " << form;
+      }
+    }
+  }
+  FakeStream bye = serve({get("/fixed/bye") + get("/")});
+  auto rs = parse_responses(bye.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].header("Connection"), "close");
+  EXPECT_TRUE(bye.shut);
+}
+
+TEST(Connection, FixedResponseCopiesABorrowedBody) {
+  // A fixed response outlives whatever its body pointed to when the route was added.
+  http::Router r;
+  EXPECT_NO_THROW(r.get("/a", http::Response::text("x")));
+  http::Response borrowed;
+  {
+    std::string tmp = "borrowed";
+    borrowed.body_view(tmp);
+    r.get("/b", std::move(borrowed));  // a borrowed body is copied
+  }
+  FakeStream s = rt().block_on([](http::Router& router) -> kio::Task<FakeStream> {
+    FakeStream st;
+    st.script = {get("/b")};
+    http::detail::ConnRegistry reg;
+    http::ServerOptions o = fast_options();
+    http::detail::Connection<FakeStream> conn(st, router, o, reg);
+    co_await conn.run();
+    co_return st;
+  }(r));
+  auto rs = parse_responses(s.sent);
+  ASSERT_EQ(rs.size(), 1u);
+  EXPECT_EQ(rs[0].body, "borrowed");
+}
+
+TEST(Connection, IdleConnectionsHoldNoRequestState) {
+  // A connection holds its parser and buffers only while bytes are pending; once idle it gives
+  // them back to the core's pool, shrunk: a burst of 600 pipelined requests leaves nothing
+  // behind but a few bounded buffers.
+  std::string burst;
+  for (int i = 0; i < 600; ++i)
+    burst += get("/n/" + std::to_string(i));
+  struct Seen {
+    std::vector<bool> busy;
+    std::size_t kept = 0, cached = 0;
+  };
+  auto run = [](std::deque<std::string> script) {
+    return rt().block_on([](std::deque<std::string> sc) -> kio::Task<std::pair<FakeStream, Seen>> {
+      FakeStream st;
+      st.script = std::move(sc);
+      Seen seen;
+      http::Router router = make_router();
+      http::detail::ConnRegistry reg;
+      http::ServerOptions o = fast_options();
+      http::detail::Connection<FakeStream> conn(st, router, o, reg);
+      st.on_recv = [&](std::size_t) {
+        seen.busy.push_back(conn.busy());
+        seen.kept = std::max(seen.kept, http::detail::work_pool().kept_buffer_bytes());
+        seen.cached = http::detail::work_pool().cached();
+      };
+      co_await conn.run();
+      EXPECT_FALSE(conn.busy());
+      co_return std::pair{std::move(st), std::move(seen)};
+    }(std::move(script)));
+  };
+  auto [s, seen] = run({burst, burst, get("/")});
+  EXPECT_EQ(parse_responses(s.sent).size(), 1201u);
+  ASSERT_EQ(seen.busy.size(), 4u);
+  for (bool b : seen.busy)
+    EXPECT_FALSE(b);  // every receive waited with nothing pending
+  EXPECT_GE(seen.cached, 1u);
+  const std::size_t bound =
+      http::detail::out_keep_capacity + http::detail::carry_keep_capacity +
+      http::detail::vector_keep_entries *
+          (sizeof(http::detail::ConnWork::Segment) + sizeof(http::Response) + sizeof(iovec));
+  EXPECT_LE(seen.kept, seen.cached * bound);
+  // Half a request pending: the state stays while the rest is awaited.
+  auto [s2, seen2] = run({"GET / HTTP/1.1\r\n", "Host: t\r\n\r\n"});
+  EXPECT_EQ(parse_responses(s2.sent).size(), 1u);
+  ASSERT_EQ(seen2.busy.size(), 3u);
+  EXPECT_FALSE(seen2.busy[0]);
+  EXPECT_TRUE(seen2.busy[1]);
+  EXPECT_FALSE(seen2.busy[2]);
 }
 
 TEST(Connection, LargeBodiesAreSentInPlace) {

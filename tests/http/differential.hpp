@@ -567,6 +567,10 @@ inline const std::vector<Row>& differences() {
        "RFC 9112 §3: method SP request-target SP HTTP-version, single spaces (kio does not use the "
        "MAY of whitespace-delimited parsing)",
        [](const Scan& s) { return s.request_line_shape; }},
+      {"fragment", Side::kio_stricter,
+       "RFC 9112 §3.2: a request-target has no fragment: kio's target scanner refuses '#' (400); "
+       "http_parser accepts it in origin-form (and refuses it in absolute-form)",
+       [](const Scan& s) { return s.fragment; }},
       {"target-chars", Side::kio_stricter,
        "RFC 9112 §3.2, RFC 3986 §2: a request-target is visible ASCII (non-ASCII bytes must be "
        "percent-encoded): 400",
@@ -607,11 +611,6 @@ inline const std::vector<Row>& differences() {
        "RFC 3986 §3.1: scheme = ALPHA *( ALPHA / DIGIT / \"+\" / \"-\" / \".\" ); http_parser "
        "takes letters only",
        [](const Scan& s) { return s.scheme_not_alpha; }},
-      {"fragment", Side::kio_accepts,
-       "RFC 9112 §3.2: a request-target has no fragment. kio does not refuse '#' (it stays in path "
-       "or query, so no route matches by accident); http_parser refuses it in absolute-form. Open "
-       "(see docs/reliability.md): refusing it belongs in the target scanner",
-       [](const Scan& s) { return s.fragment; }},
       {"framing-fields-in-trailers", Side::kio_accepts,
        "RFC 9110 §6.5.1: framing fields cannot be processed in trailers, which are not merged into "
        "the header section; kio validates and drops them, http_parser applies them (and refuses "

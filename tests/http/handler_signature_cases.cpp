@@ -15,6 +15,7 @@ void routes(http::Router& r) {
   r.get("/c", [](auto&) { return http::Response::text("c"); });
   r.get("/d",
         [](http::Request&) -> kio::Task<http::Response> { co_return http::Response::text("d"); });
+  r.get("/e", http::Response::text("e"));  // a fixed response (not a function)
 #elif KIO_CASE == 1  // returns a string
   r.get("/", [](http::Request&) { return std::string("hi"); });
 #elif KIO_CASE == 2  // takes no request

@@ -225,6 +225,20 @@ std::vector<Case> rule_cases() {
       {"invalid_host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400},
       {"invalid_host_slash", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400},
       {"invalid_host_port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400},
+      {"invalid_host_port_colon", "GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n", 400},
+      {"invalid_host_tab_inside", "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n", 400},
+      {"invalid_host_empty_literal", "GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400},
+      {"invalid_host_open_literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400},
+      {"invalid_host_after_literal", "GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n", 400},
+      {"invalid_host_long", "GET / HTTP/1.1\r\nHost: " + std::string(40, 'a') + "/b\r\n\r\n", 400},
+      // 400: a fragment in the request-target (RFC 9112 §3.2 has none), found by the scanner
+      // wherever it is (in the 16-byte blocks, the 8-byte words or the byte loop)
+      {"fragment", "GET /a#b HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"fragment_alone", "GET /# HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"fragment_in_query", "GET /a?q=1#f HTTP/1.1\r\n" + H + "\r\n", 400},
+      {"fragment_long_target", "GET /" + std::string(37, 'x') + "#f HTTP/1.1\r\n" + H + "\r\n",
+       400},
+      {"fragment_absolute_form", "GET http://example.com/#b HTTP/1.1\r\n" + H + "\r\n", 400},
       // 400: Content-Length
       {"cl_not_a_number", "POST / HTTP/1.1\r\n" + H + "Content-Length: abc\r\n\r\n", 400},
       {"cl_negative", "POST / HTTP/1.1\r\n" + H + "Content-Length: -1\r\n\r\n", 400},
@@ -374,6 +388,31 @@ TEST(Parser, SimpleGetFields) {
   EXPECT_EQ(o.headers[1].second, "curl/8");
   EXPECT_TRUE(o.keep_alive);
   EXPECT_EQ(o.body, "");
+}
+
+TEST(Parser, QueryAndHostFoundByTheScanners) {
+  // Long enough for the 16-byte blocks, the 8-byte words and the byte loop to take part: the
+  // first '?' starts the query wherever it falls, a later one is part of the query.
+  for (std::size_t n = 0; n < 40; ++n) {
+    const std::string path = "/" + std::string(n, 'p');
+    const std::string query = "a=1?b" + std::string(n % 7, 'q');
+    const std::string host = std::string(n + 1, 'h') + ".example:8080";
+    Outcome o = parse_whole("GET " + path + "?" + query + " HTTP/1.1\r\nHost: " + host +
+                            " \t\r\nX-Long: " + std::string(n, 'v') + "\xff\r\n\r\n");
+    ASSERT_EQ(o.state, http::ParseState::complete) << n;
+    EXPECT_EQ(o.path, path);
+    EXPECT_EQ(o.query, query);
+    ASSERT_EQ(o.headers.size(), 2u);
+    EXPECT_EQ(o.headers[0].second, host);
+    EXPECT_EQ(o.headers[1].second, std::string(n, 'v') + "\xff");
+    expect_same_when_split(
+        "GET " + path + "?" + query + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n",
+        parse_whole("GET " + path + "?" + query + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n"));
+  }
+  Outcome v6 = parse_whole("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+  EXPECT_EQ(v6.state, http::ParseState::complete);
+  Outcome empty = parse_whole("GET / HTTP/1.1\r\nHost: \r\n\r\n");
+  EXPECT_EQ(empty.state, http::ParseState::complete);
 }
 
 TEST(Parser, MethodIdentification) {

@@ -203,3 +203,35 @@ TEST(Router, AsyncHandlersAreMarked) {
 }
 
 }  // namespace
+
+TEST(Router, StaticRoutesGiveWhatTheWalkGives) {
+  // Static routes are found by a table lookup: it must agree with the trie walk, including
+  // falling through to captures when the static route does not take the method, HEAD taking
+  // GET, any-method routes, unknown methods, and routes added after others at the same node.
+  http::Router r;
+  r.get("/a/b", tag("static-get"));
+  r.post("/a/:x", tag("param-post"));
+  r.route("BREW", "/a/b", tag("static-brew"));
+  r.any("/a/*rest", tag("rest-any"));
+  r.put("/a/b", tag("static-put"));  // added last: the node's method table is rebuilt
+  r.get("/c/d:e", tag("literal-colon"));
+  EXPECT_EQ(probe(r, "GET", "/a/b").which, "static-get");
+  EXPECT_EQ(probe(r, "HEAD", "/a/b").which, "static-get");
+  EXPECT_EQ(probe(r, "PUT", "/a/b").which, "static-put");
+  EXPECT_EQ(probe(r, "BREW", "/a/b").which, "static-brew");
+  EXPECT_EQ(probe(r, "POST", "/a/b").which, "param-post");  // not the static node's method
+  EXPECT_EQ(probe(r, "POST", "/a/b").req.param("x"), "b");
+  EXPECT_EQ(probe(r, "DELETE", "/a/b").which, "rest-any");
+  EXPECT_EQ(probe(r, "WHATEVER", "/a/b").which, "rest-any");
+  EXPECT_EQ(probe(r, "GET", "/a/b/").which, "rest-any");
+  EXPECT_EQ(probe(r, "GET", "/a/bb").which, "rest-any");
+  EXPECT_EQ(probe(r, "GET", "/c/d:e").which, "literal-colon");
+  EXPECT_EQ(probe(r, "GET", "/c/d").m.status, http::Status::not_found);
+  // A fixed response is a handler like any other.
+  r.get("/fixed", http::Response::text("fixed"));
+  auto f = probe(r, "GET", "/fixed");
+  EXPECT_EQ(f.which, "fixed");
+  ASSERT_NE(f.m.handler, nullptr);
+  EXPECT_NE(f.m.handler->fixed(), nullptr);
+  EXPECT_EQ(probe(r, "GET", "/a/b").m.handler->fixed(), nullptr);
+}

@@ -239,8 +239,12 @@ def connection_fds(demo):
     """How many of the server's descriptors are TCP sockets other than its listeners (ss counts
     those on demo.port): the connections it holds, including ones reset by the peer, which no
     longer show in ss."""
-    socks = sum(1 for fd in os.listdir(f"/proc/{demo.proc.pid}/fd")
-                if os.readlink(f"/proc/{demo.proc.pid}/fd/{fd}").startswith("socket:"))
+    def is_socket(fd):
+        try:
+            return os.readlink(f"/proc/{demo.proc.pid}/fd/{fd}").startswith("socket:")
+        except FileNotFoundError:  # closed since listdir
+            return False
+    socks = sum(1 for fd in os.listdir(f"/proc/{demo.proc.pid}/fd") if is_socket(fd))
     listeners = subprocess.run(["ss", "-Hltn", f"( sport = :{demo.port} )"], capture_output=True,
                                text=True, timeout=30).stdout.count("\n")
     return socks - listeners

@@ -1,4 +1,5 @@
-"""tools/demo: release build, tcp_demo under wrk, a short report. See tools/demo for usage."""
+"""tools/demo: release build, a demo server (tcp_demo or di_server) under wrk, a short report.
+See tools/demo for usage."""
 import argparse
 import os
 import re
@@ -33,12 +34,12 @@ def run_quiet(cmd):
         sys.exit(f"tools/demo: {cmd[0]} {cmd[1]} failed (exit status {r.returncode})")
 
 
-def build(bdir):
+def build(bdir, program):
     if not os.path.exists(os.path.join(bdir, "build.ninja")):
         run_quiet(["meson", "setup", bdir, ROOT, "--buildtype=release",
                    *packages.meson_options("demo")])
-    run_quiet(["ninja", "-C", bdir, "demo/tcp_demo"])
-    return os.path.join(bdir, "demo", "tcp_demo")
+    run_quiet(["ninja", "-C", bdir, f"demo/{program}"])
+    return os.path.join(bdir, "demo", program)
 
 
 def port_free(port):
@@ -66,12 +67,16 @@ def main():
     ap.add_argument("--workers", type=int, default=0,
                     help="server workers (default: half the CPUs, at least 1; wrk gets the rest)")
     ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--di", action="store_true",
+                    help="run demo/di_server (kio::di services behind HTTP) instead of tcp_demo; "
+                         "afterwards show its /stats and /services")
     ap.add_argument("--compare", action="store_true",
                     help="also run tools/bench-http --quick (kio vs Tokio)")
     args = ap.parse_args()
 
     bdir = os.path.join(os.environ.get("KIO_BUILD_ROOT", os.path.join(ROOT, "build")), "release")
-    exe = build(bdir)
+    program = "di_server" if args.di else "tcp_demo"
+    exe = build(bdir, program)
 
     cpus = sorted(os.sched_getaffinity(0))
     workers = args.workers or max(1, len(cpus) // 2)
@@ -93,7 +98,7 @@ def main():
         try:
             wait_listening(port, server)
         except RuntimeError as e:
-            sys.exit(f"tools/demo: tcp_demo: {e}")
+            sys.exit(f"tools/demo: {program}: {e}")
         url = f"http://127.0.0.1:{port}/"
         if shutil.which("curl"):
             run(["curl", "-si", url])
@@ -105,12 +110,16 @@ def main():
         out = subprocess.run(wrk, check=True, capture_output=True, text=True).stdout
         c1 = cpu_seconds(server.pid)
         print(out)
+        if args.di and shutil.which("curl"):  # the per-core counters summed, the registry
+            run(["curl", "-s", url + "stats"])
+            print()
+            run(["curl", "-s", url + "services"])
         m = re.search(r"(\d+) requests in", out)
         requests = int(m.group(1)) if m else 0
         rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
         bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
         errors = re.search(r"Socket errors: (.*)", out)
-        print("kio tcp_demo summary")
+        print(f"kio {program} summary")
         print(f"  server: {workers} worker(s) on CPU {','.join(map(str, server_cpus))}; "
               f"wrk: {len(wrk_cpus)} thread(s) on CPU {','.join(map(str, wrk_cpus))}; "
               f"{args.connections} connections, {args.duration} s")
@@ -132,7 +141,7 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
     if server.returncode not in (0, -15):
-        sys.exit(f"tools/demo: tcp_demo exited with status {server.returncode}")
+        sys.exit(f"tools/demo: {program} exited with status {server.returncode}")
     if args.compare:
         print()
         run([os.path.join(ROOT, "tools", "bench-http"), "--quick"])

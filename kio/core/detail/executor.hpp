@@ -12,7 +12,8 @@
 // * Full SQ: `get_sqe` flushes and retries (never fails an operation for lack of SQ space). CQ
 //   overflow: the ring is created with a CQ 4x the SQ and FEAT_NODROP; overflowed CQEs are flushed
 //   on the next reap.
-// * Loop: drain injected work -> run a bounded batch of ready coroutines -> fire timers -> if work
+// * Loop: drain injected work -> run a bounded batch of ready coroutines (and those they wake,
+//   while no I/O, mail or injected work waits) -> fire timers -> if work
 //   remains, submit and reap without blocking; otherwise submit and block until a CQE, the next
 //   timer deadline, or a wake-up (an eventfd read kept armed in the ring).
 // * Cross-core mail (mailbox.hpp): one SPSC ring per ordered pair of cores. Each iteration drains
@@ -194,6 +195,7 @@ class Executor {
   void submit_pending();
   std::size_t reap();
   void run_ready(std::size_t limit);
+  bool loop_has_work() noexcept;
   void drain_injected(bool stopped);
   void wait_for_events(Clock::time_point now);
   bool spin_for_mail(Clock::time_point now, Clock::time_point until);

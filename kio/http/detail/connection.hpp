@@ -39,6 +39,13 @@
 // retry): docs/reliability.md, "Behind a real reverse proxy".
 // Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
 // shutdown) ends every wait; the connection then closes without answering.
+// Memory: an idle connection (waiting for a request with nothing buffered) holds no parser, no
+// output and no receive buffer: its per-request state (ConnWork) comes from the core's pool when
+// bytes arrive and goes back when the connection goes idle, its buffers shrunk to a small bound
+// (a burst of pipelined requests leaves nothing behind). While busy, the carry buffer holds at
+// most one unfinished request, which the parser's limits bound.
+// Fixed responses (a Router route to a constant Response) are copied from their once-serialised
+// head (serialize.hpp: FixedResponse).
 // File bodies (Response::body_file) are the one exception to the single send: a batch holding one
 // goes out through send_with_files (file_send.hpp), the only place that knows about files.
 // Lifetime: the stream, router, options and registry must outlive run().
@@ -50,6 +57,7 @@
 #include <chrono>
 #include <concepts>
 #include <cstddef>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -67,6 +75,7 @@
 #include "kio/http/detail/conn_registry.hpp"
 #include "kio/http/detail/date.hpp"
 #include "kio/http/detail/file_send.hpp"
+#include "kio/http/detail/out_buffer.hpp"
 #include "kio/http/detail/serialize.hpp"
 #include "kio/http/detail/wait_timer.hpp"
 #include "kio/http/parser.hpp"
@@ -97,25 +106,124 @@ concept HttpStream = requires(S& s, std::span<const iovec> iov) {
 inline constexpr std::size_t inline_body_limit = 2048;
 /// iovecs per sendmsg (IOV_MAX).
 inline constexpr std::size_t max_iov = 1024;
-/// A carry buffer that grew past this is released when it empties.
-inline constexpr std::size_t carry_keep_capacity = std::size_t{64} * 1024;
+/// What a connection's per-request state keeps of its buffers when it goes back to the pool:
+/// output capacity up to this, carry capacity up to carry_keep_capacity, vectors up to
+/// vector_keep_entries entries. Larger buffers (a burst of pipelined requests, a big upload) are
+/// freed, so a connection that once was busy holds no more than any other once idle.
+inline constexpr std::size_t out_keep_capacity = 8 * 1024;
+inline constexpr std::size_t carry_keep_capacity = 4 * 1024;
+inline constexpr std::size_t vector_keep_entries = 32;
+/// Per-request states a core keeps for reuse; more busy connections than this at once allocate.
+inline constexpr std::size_t work_pool_limit = 4096;
+
+/// The state of a connection that is busy with a request: the parser (with the request and its
+/// header array, ~2.5 KiB), the output of the current batch and the carried bytes of an
+/// unfinished request. An idle connection holds none of it: it is taken from the core's pool when
+/// bytes arrive and given back, its buffers shrunk (see above), when the connection waits for a
+/// new request with nothing pending. So idle keep-alive connections cost a few hundred bytes each
+/// and the pool holds about as many states as connections were busy at once.
+struct ConnWork {
+  struct Segment {
+    std::size_t out_end;  // out bytes before this body
+    std::size_t held;     // index into held; npos: `body` is stable by itself (fixed responses)
+    std::string_view body;
+  };
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  explicit ConnWork(const Limits& l) noexcept : parser(l) {}
+  OutBuffer out;               // serialised response heads and small bodies
+  std::vector<Segment> segs;   // large bodies, in order
+  std::vector<Response> held;  // responses whose bodies are sent in place
+  std::vector<iovec> iov;
+  std::vector<char> carry;  // an unfinished request's bytes, when one straddles receives
+  bool continue_sent = false;
+  ConnWork* next_free = nullptr;
+  RequestParser parser;  // last: the header array
+};
+
+/// One core's reusable ConnWork objects. Threading: thread-local (a connection never leaves its
+/// core); freed when the thread exits.
+class WorkPool {
+ public:
+  WorkPool() = default;
+  WorkPool(const WorkPool&) = delete;
+  WorkPool& operator=(const WorkPool&) = delete;
+  ~WorkPool() {
+    while (free_)
+      delete std::exchange(free_, free_->next_free);
+  }
+  ConnWork* take(const Limits& limits) {
+    if (ConnWork* w = free_) {
+      free_ = w->next_free;
+      --count_;
+      w->parser.set_limits(limits);
+      return w;
+    }
+    return new ConnWork(limits);
+  }
+  /// Whatever state `w` is in (a connection may end mid-request), it goes back fresh.
+  void give_back(ConnWork* w) noexcept {
+    w->parser.reset();
+    w->out.clear_and_shrink(out_keep_capacity);
+    w->carry.clear();
+    w->segs.clear();
+    w->held.clear();
+    if (w->carry.capacity() > carry_keep_capacity) std::vector<char>().swap(w->carry);
+    if (w->segs.capacity() > vector_keep_entries) decltype(w->segs)().swap(w->segs);
+    if (w->held.capacity() > vector_keep_entries) decltype(w->held)().swap(w->held);
+    if (w->iov.capacity() > vector_keep_entries) decltype(w->iov)().swap(w->iov);
+    w->continue_sent = false;
+    if (count_ >= work_pool_limit) {
+      delete w;
+      return;
+    }
+    w->next_free = free_;
+    free_ = w;
+    ++count_;
+  }
+  std::size_t cached() const noexcept { return count_; }
+  /// Heap bytes the cached states keep in their buffers (tests, memory checks).
+  std::size_t kept_buffer_bytes() const noexcept {
+    std::size_t n = 0;
+    for (const ConnWork* w = free_; w; w = w->next_free)
+      n += w->out.capacity() + w->carry.capacity() + w->segs.capacity() * sizeof(w->segs[0]) +
+           w->held.capacity() * sizeof(Response) + w->iov.capacity() * sizeof(iovec);
+    return n;
+  }
+
+ private:
+  ConnWork* free_ = nullptr;
+  std::size_t count_ = 0;
+};
+
+inline WorkPool& work_pool() noexcept {
+  static thread_local WorkPool pool;
+  return pool;
+}
 
 template <class Stream>
   requires HttpStream<Stream>
 class Connection {
  public:
   Connection(Stream& stream, const Router& router, const ServerOptions& opts, ConnRegistry& reg)
-      : stream_(stream), router_(router), opts_(opts), registry_(reg), parser_(opts.limits) {}
+      : stream_(stream), router_(router), opts_(opts), registry_(reg) {}
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
+  ~Connection() {
+    if (work_) release_work();
+  }
 
   /// Serves until the peer leaves, an error or timeout, `Connection: close`, or a stop. Never
   /// throws; closes the stream before returning.
   Task<void> run();
 
+  /// The connection holds per-request state (it is busy, or between the receives of a request).
+  bool busy() const noexcept { return work_ != nullptr; }
+
  private:
   using Clock = kio::detail::Clock;
   using Buffer = recv_buffer_t<Stream>;
+  using Segment = ConnWork::Segment;
 
   /// How serve() ended, and what run() still owes the peer.
   enum class Ending : unsigned char {
@@ -125,26 +233,44 @@ class Connection {
     more,        // a deadline or stop ended a wait just as bytes arrived: serve on, fresh scope
   };
 
-  struct Segment {
-    std::size_t out_end;  // out_ bytes before this body
-    std::size_t held;     // index into held_
+  /// One receive batch being parsed and answered.
+  struct Batch {
+    std::span<char> data;            // the received bytes (or the carry, grown by them)
+    std::size_t off = 0;             // where the next request starts
+    std::size_t consumed = 0;        // the size of the request an async handler is due for
+    const Handler* async = nullptr;  // set by process(): await this handler next
+    bool close = false;              // the connection closes after this batch
+    bool awaited = false;            // an async handler ran: the clock moved on
   };
 
   static std::span<char> chars(Buffer& b) noexcept {
     return {reinterpret_cast<char*>(b.data()), static_cast<std::size_t>(b.size())};
   }
 
+  void take_work() { work_ = work_pool().take(opts_.limits); }
+  void release_work() noexcept { work_pool().give_back(std::exchange(work_, nullptr)); }
+
   Task<Ending> serve();
+  bool process(Batch& b);
+  Task<void> run_async(Batch& b);
+  void finish_request(Batch& b, std::size_t consumed) noexcept {
+    b.off += consumed;
+    work_->parser.reset();
+    work_->continue_sent = false;
+  }
   bool dispatch_sync(Request& req, const Router::Match& m);
+  bool append_fixed(const Request& req, const FixedResponse& f);
   bool append_response(const Request& req, Response&& resp, std::string_view extra = {});
   void append_error(Status s);
-  /// Fills iov_ from out_ (from byte `skip` on: those were sent), segs_ and held_ (right
-  /// before sending).
+  /// Fills iov from out (from byte `skip` on: those were sent), segs and held (right before
+  /// sending).
   void build_iov(std::size_t skip = 0);
   void clear_output() noexcept;
+  Task<Result<void>> send_rest(std::size_t done);
   Task<Result<void>> send_output();
   Task<Result<void>> send_files() {
-    return send_with_files(stream_, out_, segs_, held_, iov_, opts_.file_send, files_);
+    ConnWork& w = *work_;
+    return send_with_files(stream_, w.out.view(), w.segs, w.held, w.iov, opts_.file_send, files_);
   }
   Task<void> linger_close();
   /// Under a stop: whether `rest` (the batch after the request at hand) starts with another
@@ -165,24 +291,16 @@ class Connection {
   const ServerOptions& opts_;
   ConnRegistry& registry_;
   ConnNode node_;
-  std::vector<char> carry_;     // an unfinished request's bytes, when one straddles receives
-  std::string out_;             // serialised response heads and small bodies
-  std::vector<Segment> segs_;   // large bodies, in order
-  std::vector<Response> held_;  // responses whose bodies are sent in place
-  std::vector<iovec> iov_;
+  ConnWork* work_ = nullptr;  // busy only (see ConnWork)
   std::string_view date_;
   Clock::time_point head_deadline_{};
   Clock::time_point request_deadline_{};
-  bool continue_sent_ = false;
   bool more_follows_ = false;      // under a stop: a complete request follows the one at hand
   bool input_waiting_ = false;     // serve() ended with Ending::more on an idle connection
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
   WaitTimer timer_;
   FileSendState files_;
-  // Last: the members above (touched by every request) share a few cache lines, instead of
-  // being split by the parser's header array.
-  RequestParser parser_;
 };
 
 template <class Stream>
@@ -211,6 +329,7 @@ Task<void> Connection<Stream>::run() {
     append_error(Status::request_timeout);
     ending = (co_await send_output()) ? Ending::linger : Ending::close;
   }
+  if (work_) release_work();  // nothing more is parsed
   if (ending == Ending::linger) co_await linger_close();
   // Under no token: closing must happen even when shutdown already cancelled ours (a close
   // awaited under a cancelled token may not reach the kernel, leaking the socket).
@@ -222,7 +341,8 @@ template <class Stream>
 Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
   for (;;) {
     // ---- receive: idle (a stop may end it), or in the middle of a request (deadline: 408)
-    const bool idle = carry_.empty();
+    const bool idle = work_ == nullptr || work_->carry.empty();
+    if (idle && work_) release_work();  // nothing pending: hold no per-request state meanwhile
     const Clock::time_point now = Clock::now();
     if (idle) {
       // (A request that arrived as a stop ended the last wait is still served, and so is one
@@ -231,12 +351,12 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
         co_return Ending::close;
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
-    } else if (parser_.head_complete()) {
+    } else if (work_->parser.head_complete()) {
       timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
     } else {
       timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
     }
-    Result<Buffer> got = co_await stream_.recv();
+    Result<Buffer> got = co_await stream_.recv();  // holds the lease until the batch is sent
     timer_.disarm();
     node_.idle = nullptr;
     if (!got) {
@@ -246,104 +366,131 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
       }
       co_return (!idle && timer_.expired()) ? Ending::answer_408 : Ending::close;
     }
-    Buffer buf = std::move(*got);
-    std::span<char> bytes = chars(buf);
-    if (bytes.empty()) co_return Ending::close;  // orderly shutdown by the peer
+    if (got->size() == 0) co_return Ending::close;  // orderly shutdown by the peer
 
     // ---- parse and dispatch every complete request of the batch
-    std::span<char> data = bytes;
+    if (!work_) take_work();
+    Batch b;
+    b.data = chars(*got);
     if (!idle) {
-      carry_.insert(carry_.end(), bytes.begin(), bytes.end());
-      data = std::span<char>(carry_);
+      work_->carry.insert(work_->carry.end(), b.data.begin(), b.data.end());
+      b.data = std::span<char>(work_->carry);
     }
     date_ = date_cache().line();
-    std::size_t off = 0;
-    bool close = false;
-    bool awaited = false;  // an async handler ran: the clock moved on
-    while (off < data.size() && !close) {
-      ParseResult r = parser_.parse(data.subspan(off));
-      if (r.state == ParseState::incomplete) {
-        if (parser_.head_complete() && parser_.request().expect_continue && !continue_sent_) {
-          out_.append("HTTP/1.1 100 Continue\r\n\r\n");
-          continue_sent_ = true;
-        }
-        break;
-      }
-      if (r.state == ParseState::error) {
-        append_error(r.status);
-        close = true;
-        break;
-      }
-      Request& req = parser_.request();
-      Router::Match m = router_.match(req);
-      if (m.status == Status::ok && m.handler->is_async()) {
-        Response resp;
-        bool failed = false;
-        awaited = true;
-        try {
-          resp = co_await m.handler->call_async(req);
-        } catch (...) {
-          failed = true;
-        }
-        if (failed) {
-          append_error(Status::internal_server_error);
-          close = true;
-        } else {
-          if (registry_.stopping()) [[unlikely]]  // (the stop may have come during the await)
-            more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
-          close = !append_response(req, std::move(resp));
-        }
-      } else {
-        if (registry_.stopping()) [[unlikely]]
-          more_follows_ = complete_request_follows(data.subspan(off + r.consumed));
-        close = !dispatch_sync(req, m);
-      }
-      off += r.consumed;
-      parser_.reset();
-      continue_sent_ = false;
-    }
+    while (process(b))
+      co_await run_async(b);
 
-    // ---- one vectored send for the whole batch, then keep the unfinished tail
+    // ---- one send for the whole batch, then keep the unfinished tail
     if (waits_->cancelled()) [[unlikely]] {
       // The bytes arrived just as a deadline or a stop cancelled the wait: answer what was
       // received (outside `waits`, which can no longer wait), keep what is unfinished and go
       // on in a fresh scope (the request deadlines still hold; a stop closes once idle).
       if (outer_.cancelled()) co_return Ending::close;
-      if (!out_.empty() && !co_await with_cancel(outer_, send_output())) co_return Ending::close;
-      if (close) co_return Ending::linger;
-      keep_leftover(data, off, idle);
+      if (!work_->out.empty() && !co_await with_cancel(outer_, send_output()))
+        co_return Ending::close;
+      if (b.close) co_return Ending::linger;
+      keep_leftover(b.data, b.off, idle);
       co_return Ending::more;
     }
-    if (!out_.empty()) {
-      timer_.arm((awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
+    if (!work_->out.empty()) {
+      timer_.arm((b.awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
       Result<void> sent;
-      std::size_t done = 0;  // bytes of out_ sent by the fast path
+      std::size_t done = 0;  // bytes of out sent by the fast path
       if constexpr (requires { stream_.send(std::span<const std::byte>()); }) {
         // The common batch is one contiguous buffer: one send awaited right here, without the
-        // coroutine frame of send_all; whatever the kernel did not take goes through send_all.
-        if (segs_.empty()) {
-          Result<std::size_t> n = co_await stream_.send(std::as_bytes(std::span(out_)));
+        // coroutine frame of send_all; whatever the kernel did not take goes through send_rest.
+        if (work_->segs.empty()) {
+          Result<std::size_t> n = co_await stream_.send(
+              std::as_bytes(std::span<const char>(work_->out.data(), work_->out.size())));
           if (n)
             done = *n;
           else
             sent = n.error();
         }
       }
-      if (files_.pending) [[unlikely]] {
-        sent = co_await send_files();  // a file body in the batch (segs_ is not empty)
-      } else if (sent && (done < out_.size() || !segs_.empty())) {
-        build_iov(done);
-        for (std::size_t at = 0; at < iov_.size() && sent; at += max_iov)
-          sent = co_await stream_.send_all(
-              std::span<const iovec>(iov_.data() + at, std::min(max_iov, iov_.size() - at)));
-      }
+      if (sent && (files_.pending || done < work_->out.size() || !work_->segs.empty()))
+        sent = co_await send_rest(done);
       timer_.disarm();
       clear_output();
       if (!sent) co_return Ending::close;
     }
-    if (close) co_return Ending::linger;
-    keep_leftover(data, off, idle);
+    if (b.close) co_return Ending::linger;
+    keep_leftover(b.data, b.off, idle);
   }
+}
+
+/// Parses and answers the batch's requests in order until it is used up, the connection must
+/// close, or an async handler is due (returns true; the caller awaits run_async and calls again).
+template <class Stream>
+  requires HttpStream<Stream>
+bool Connection<Stream>::process(Batch& b) {
+  RequestParser& parser = work_->parser;
+  while (b.off < b.data.size() && !b.close) {
+    ParseResult r = parser.parse(b.data.subspan(b.off));
+    if (r.state == ParseState::incomplete) {
+      if (parser.head_complete() && parser.request().expect_continue && !work_->continue_sent) {
+        work_->out.append("HTTP/1.1 100 Continue\r\n\r\n");
+        work_->continue_sent = true;
+      }
+      break;
+    }
+    if (r.state == ParseState::error) {
+      append_error(r.status);
+      b.close = true;
+      break;
+    }
+    Request& req = parser.request();
+    Router::Match m = router_.match(req);
+    if (m.status == Status::ok && m.handler->is_async()) {
+      b.async = m.handler;
+      b.consumed = r.consumed;
+      return true;
+    }
+    if (registry_.stopping()) [[unlikely]]
+      more_follows_ = complete_request_follows(b.data.subspan(b.off + r.consumed));
+    b.close = !dispatch_sync(req, m);
+    finish_request(b, r.consumed);
+  }
+  return false;
+}
+
+/// Awaits the async handler process() found, answers it and finishes its request.
+template <class Stream>
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::run_async(Batch& b) {
+  Request& req = work_->parser.request();
+  Response resp;
+  bool failed = false;
+  b.awaited = true;
+  try {
+    resp = co_await std::exchange(b.async, nullptr)->call_async(req);
+  } catch (...) {
+    failed = true;
+  }
+  if (failed) {
+    append_error(Status::internal_server_error);
+    b.close = true;
+  } else {
+    if (registry_.stopping()) [[unlikely]]  // (the stop may have come during the await)
+      more_follows_ = complete_request_follows(b.data.subspan(b.off + b.consumed));
+    b.close = !append_response(req, std::move(resp));
+  }
+  finish_request(b, b.consumed);
+}
+
+/// What is left of the batch after the fast path's send: files, segments, a short send.
+template <class Stream>
+  requires HttpStream<Stream>
+Task<Result<void>> Connection<Stream>::send_rest(std::size_t done) {
+  if (files_.pending) [[unlikely]]
+    co_return co_await send_files();  // a file body in the batch (segs is not empty)
+  build_iov(done);
+  Result<void> sent;
+  std::vector<iovec>& iov = work_->iov;
+  for (std::size_t at = 0; at < iov.size() && sent; at += max_iov)
+    sent = co_await stream_.send_all(
+        std::span<const iovec>(iov.data() + at, std::min(max_iov, iov.size() - at)));
+  co_return sent;
 }
 
 /// Runs a synchronous handler (or answers 404/405); false when the connection must close.
@@ -351,6 +498,7 @@ template <class Stream>
   requires HttpStream<Stream>
 bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
   if (m.status == Status::ok) {
+    if (const FixedResponse* f = m.handler->fixed()) return append_fixed(req, *f);
     try {
       return append_response(req, m.handler->call(req));
     } catch (...) {
@@ -367,11 +515,38 @@ bool Connection<Stream>::dispatch_sync(Request& req, const Router::Match& m) {
   return append_response(req, std::move(resp), allow);
 }
 
+/// A fixed response: its head was serialised once; the usual case copies it around the Date.
+template <class Stream>
+  requires HttpStream<Stream>
+bool Connection<Stream>::append_fixed(const Request& req, const FixedResponse& f) {
+  const bool keep =
+      req.keep_alive && !f.response.closes_connection() && (!registry_.stopping() || more_follows_);
+  if (!keep || req.version_minor == 0 || req.method == Method::head) [[unlikely]]
+    return append_response(req, Response(f.response));
+  ConnWork& w = *work_;
+  const bool inline_body = f.body.size() <= inline_body_limit;
+  const std::size_t head = f.before_date.size() + date_.size() + f.after_date.size();
+  char* p = w.out.extend(head + (inline_body ? f.body.size() : 0));
+  std::memcpy(p, f.before_date.data(), f.before_date.size());
+  p += f.before_date.size();
+  std::memcpy(p, date_.data(), date_.size());
+  p += date_.size();
+  std::memcpy(p, f.after_date.data(), f.after_date.size());
+  p += f.after_date.size();
+  if (inline_body) {
+    if (!f.body.empty()) std::memcpy(p, f.body.data(), f.body.size());
+  } else {
+    w.segs.push_back(Segment{w.out.size(), ConnWork::npos, f.body});  // lives in the router
+  }
+  return true;
+}
+
 /// Serialises `resp` for `req`; returns whether the connection stays open afterwards.
 template <class Stream>
   requires HttpStream<Stream>
 bool Connection<Stream>::append_response(const Request& req, Response&& resp,
                                          std::string_view extra) {
+  ConnWork& w = *work_;
   bool keep =
       req.keep_alive && !resp.closes_connection() && (!registry_.stopping() || more_follows_);
   bool has_body = status_allows_body(resp.status());
@@ -382,22 +557,22 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
   ho.extra_lines = extra;
   if (resp.has_file_body()) [[unlikely]] {
     const std::uint64_t length = resp.file_body().length();
-    append_head(out_, resp, has_body ? length : 0, ho);
+    append_head(w.out, resp, has_body ? length : 0, ho);
     if (has_body && req.method != Method::head && length > 0) {
-      segs_.push_back(Segment{out_.size(), held_.size()});
-      held_.push_back(std::move(resp));
+      w.segs.push_back(Segment{w.out.size(), w.held.size(), {}});
+      w.held.push_back(std::move(resp));
       files_.pending = true;
     }
     return keep;
   }
   std::string_view body = resp.body();
-  append_head(out_, resp, has_body ? body.size() : 0, ho);
+  append_head(w.out, resp, has_body ? body.size() : 0, ho);
   if (has_body && req.method != Method::head && !body.empty()) {
     if (body.size() <= inline_body_limit) {
-      out_.append(body);
+      w.out.append(body);
     } else {
-      segs_.push_back(Segment{out_.size(), held_.size()});
-      held_.push_back(std::move(resp));
+      w.segs.push_back(Segment{w.out.size(), w.held.size(), {}});
+      w.held.push_back(std::move(resp));
     }
   }
   return keep;
@@ -411,30 +586,32 @@ void Connection<Stream>::append_error(Status s) {
   HeadOptions ho;
   ho.keep_alive = false;
   ho.date_line = date_.empty() ? date_cache().line() : date_;
-  append_head(out_, resp, resp.body().size(), ho);
-  out_.append(resp.body());
+  append_head(work_->out, resp, resp.body().size(), ho);
+  work_->out.append(resp.body());
 }
 
 template <class Stream>
   requires HttpStream<Stream>
 void Connection<Stream>::build_iov(std::size_t skip) {
-  iov_.clear();
+  ConnWork& w = *work_;
+  w.iov.clear();
   std::size_t prev = skip;  // (skip > 0 only when there are no segments)
-  for (const Segment& s : segs_) {
-    if (s.out_end > prev) iov_.push_back(iovec{out_.data() + prev, s.out_end - prev});
-    std::string_view b = held_[s.held].body();
-    iov_.push_back(iovec{const_cast<char*>(b.data()), b.size()});
+  for (const Segment& s : w.segs) {
+    if (s.out_end > prev) w.iov.push_back(iovec{w.out.data() + prev, s.out_end - prev});
+    std::string_view b = s.held == ConnWork::npos ? s.body : w.held[s.held].body();
+    w.iov.push_back(iovec{const_cast<char*>(b.data()), b.size()});
     prev = s.out_end;
   }
-  if (out_.size() > prev) iov_.push_back(iovec{out_.data() + prev, out_.size() - prev});
+  if (w.out.size() > prev) w.iov.push_back(iovec{w.out.data() + prev, w.out.size() - prev});
 }
 
 template <class Stream>
   requires HttpStream<Stream>
 void Connection<Stream>::clear_output() noexcept {
-  out_.clear();
-  segs_.clear();
-  held_.clear();
+  ConnWork& w = *work_;
+  w.out.clear();
+  w.segs.clear();
+  w.held.clear();
   files_.pending = false;
 }
 
@@ -449,22 +626,13 @@ Task<Result<void>> Connection<Stream>::send_output() {
     co_return r;
   }
   build_iov();
-  for (std::size_t at = 0; at < iov_.size() && r; at += max_iov) {
-    std::span<const iovec> part(iov_.data() + at, std::min(max_iov, iov_.size() - at));
+  std::vector<iovec>& iov = work_->iov;
+  for (std::size_t at = 0; at < iov.size() && r; at += max_iov) {
+    std::span<const iovec> part(iov.data() + at, std::min(max_iov, iov.size() - at));
     r = co_await kio::timeout(opts_.send_timeout, stream_.send_all(part));
   }
   clear_output();
   co_return r;
-}
-
-template <class Stream>
-  requires HttpStream<Stream>
-bool Connection<Stream>::complete_request_follows(std::span<const char> rest) const {
-  if (rest.empty()) return false;
-  // A copy: the parser decodes a chunked body in place, and these bytes are parsed again for real.
-  std::vector<char> copy(rest.begin(), rest.end());
-  RequestParser probe(opts_.limits);
-  return probe.parse(std::span<char>(copy)).state == ParseState::complete;
 }
 
 /// Half-closes, then reads and drops whatever the client still sends (bounded by time), so the
@@ -484,19 +652,30 @@ Task<void> Connection<Stream>::linger_close() {
 
 template <class Stream>
   requires HttpStream<Stream>
+bool Connection<Stream>::complete_request_follows(std::span<const char> rest) const {
+  if (rest.empty()) return false;
+  // A copy: the parser decodes a chunked body in place, and these bytes are parsed again for real.
+  std::vector<char> copy(rest.begin(), rest.end());
+  RequestParser probe(opts_.limits);
+  return probe.parse(std::span<char>(copy)).state == ParseState::complete;
+}
+
+/// Keeps the unfinished tail of the batch (from `off`) in the carry buffer. The carry never
+/// holds more than one request's bytes: a request is bounded by the parser's limits (header
+/// section, body, chunked framing), so it cannot grow without bound either.
+template <class Stream>
+  requires HttpStream<Stream>
 void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off, bool idle) {
   if (off < data.size() && (idle || off > 0)) {
     const Clock::time_point first_byte = Clock::now();
     head_deadline_ = first_byte + opts_.header_timeout;
     request_deadline_ = first_byte + opts_.request_timeout;
   }
-  if (data.data() == carry_.data()) {
-    carry_.erase(carry_.begin(), carry_.begin() + static_cast<std::ptrdiff_t>(off));
+  std::vector<char>& carry = work_->carry;
+  if (data.data() == carry.data()) {
+    carry.erase(carry.begin(), carry.begin() + static_cast<std::ptrdiff_t>(off));
   } else {
-    carry_.assign(data.begin() + static_cast<std::ptrdiff_t>(off), data.end());
-  }
-  if (carry_.empty() && carry_.capacity() > carry_keep_capacity) {
-    std::vector<char>().swap(carry_);
+    carry.assign(data.begin() + static_cast<std::ptrdiff_t>(off), data.end());
   }
 }
 

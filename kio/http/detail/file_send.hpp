@@ -242,9 +242,10 @@ inline Task<Result<void>> splice_region(int sock, const FileBody& f) {
   co_return r;
 }
 
-/// Sends `out` with the bodies of `segs` (offsets into `out`, indices into `held`) in place.
+/// Sends `out` with the bodies of `segs` (offsets into `out`; indices into `held`, or a body of
+/// their own when `held` is npos) in place.
 template <class Stream, class Segment>
-Task<Result<void>> send_with_files(Stream& stream, const std::string& out,
+Task<Result<void>> send_with_files(Stream& stream, std::string_view out,
                                    const std::vector<Segment>& segs,
                                    const std::vector<Response>& held, std::vector<iovec>& iov,
                                    FileSend mode, FileSendState& st) {
@@ -266,6 +267,10 @@ Task<Result<void>> send_with_files(Stream& stream, const std::string& out,
     if (s.out_end > prev)
       iov.push_back(iovec{const_cast<char*>(out.data()) + prev, s.out_end - prev});
     prev = s.out_end;
+    if (s.held == static_cast<std::size_t>(-1)) {
+      iov.push_back(iovec{const_cast<char*>(s.body.data()), s.body.size()});
+      continue;
+    }
     const Response& r = held[s.held];
     if (!r.has_file_body()) {
       std::string_view b = r.body();

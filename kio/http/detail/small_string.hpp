@@ -63,6 +63,28 @@ class SmallString {
     }
     heap_.append(s);
   }
+  /// Appends "name: value\r\n" with one capacity check.
+  void append_field(std::string_view name, std::string_view value) {
+    const std::size_t n = name.size() + 2 + value.size() + 2;
+    if (!on_heap_ && size_ + n <= N) {
+      char* p = inline_ + size_;
+      std::memcpy(p, name.data(), name.size());
+      p += name.size();
+      p[0] = ':';
+      p[1] = ' ';
+      p += 2;
+      if (!value.empty()) std::memcpy(p, value.data(), value.size());
+      p += value.size();
+      p[0] = '\r';
+      p[1] = '\n';
+      size_ += n;
+      return;
+    }
+    append(name);
+    append(": ");
+    append(value);
+    append("\r\n");
+  }
   std::string_view view() const noexcept {
     return on_heap_ ? std::string_view(heap_) : std::string_view(inline_, size_);
   }
