@@ -166,15 +166,18 @@ Task<StartReport> Registry::start() {
         std::make_unique<Partition>(*this, c, parts_, opts_.time_starts, opts_.time_sync_starts));
   const detail::Cores all = all_of(cores);
   // Phase 1: every core builds its instances and edges (reads defs and res only).
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { parts_[c]->instantiate(defs, res, true); });
   });
   // Phase 2: mirrors and their providers find each other (read-only looks across cores).
   if (cores > 1)
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] { parts_[c]->link_mirrors(); });
     });
   // Phase 3: run; wait until every instance settled.
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { return begin_and_settle(parts_[c].get()); });
   });
@@ -183,6 +186,7 @@ Task<StartReport> Registry::start() {
 
 Task<StartReport> Registry::report() {
   std::vector<std::vector<detail::InstanceRecord>> per(parts_.size());
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(all_of(parts_.size()), [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] {
       if (parts_[c]->troubled()) parts_[c]->collect(per[c], nullptr, true);
@@ -239,6 +243,7 @@ Task<void> Registry::stop_here() {
     auto lock = co_await kio::with_cancel(CancelToken{}, plan_mu_->lock());
   }
   const detail::Cores all = all_of(parts_.size());
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { return stop_partition(parts_[c].get()); });
   });
@@ -250,6 +255,7 @@ Task<void> Registry::stop_here() {
                   c, [&, c] { return parts_[c]->quiet() && parts_[c]->running() == 0; }) &&
               quiet;
     if (quiet) break;
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] { return stop_partition(parts_[c].get()); });
     });
@@ -273,6 +279,7 @@ Task<void> Registry::request(Op op, ServiceId id, unsigned core) {
   const CancelToken tok = co_await kio::this_cancel_token();
   const bool wait = !(here < parts_.size() && parts_[here]->in_transition(tok));
   const detail::Cores cores = cores_of(*d, core);
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(cores, [&](unsigned c) -> Task<void> {
     if (c == here)
       co_await parts_[c]->request(op, id.index, wait);
@@ -339,6 +346,7 @@ Task<void> Registry::remove_here(ServiceId id) {
   if (!d || d->removed || phase_ != Phase::running) co_return;
   d->removed = true;
   plan_.remove(d);
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(cores_of(*d, all_cores), [&](unsigned c) -> Task<void> {
     co_await kio::submit_to(c, [&, c] { return parts_[c]->remove_service(id.index); });
   });
@@ -350,6 +358,7 @@ Task<void> Registry::add_later(ServiceDef* def, detail::Resolution res,
   if (phase_ == Phase::running && !def->removed) {
     const detail::Cores all = all_of(parts_.size());
     ServiceDef* one[1] = {def};
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
       co_await kio::submit_to(c, [&, c] {
         parts_[c]->instantiate(one, res, false);
@@ -357,10 +366,13 @@ Task<void> Registry::add_later(ServiceDef* def, detail::Resolution res,
       });
     });
     if (all.size() > 1)
+      // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
       co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
         co_await kio::submit_to(c, [&, c] { parts_[c]->link_mirrors(); });
       });
+    // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
     co_await detail::on_each(all, [&](unsigned c) -> Task<void> {
+      // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
       co_await kio::submit_to(c, [&, c]() -> Task<void> {
         parts_[c]->begin();
         co_return;
@@ -377,6 +389,7 @@ Task<bool> Registry::wait_for(ServiceId id, State s, unsigned core) {
   bool ok = true;
   const unsigned here = kio::this_core();
   const bool shared = d->sharing == Sharing::shared;
+  // NOLINTNEXTLINE(cppcoreguidelines-avoid-capturing-lambda-coroutines): awaited in this full-expression, so the closure outlives its coroutines
   co_await detail::on_each(cores_of(*d, core), [&](unsigned c) -> Task<void> {
     bool r;
     if (c == here)

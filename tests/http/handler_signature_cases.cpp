@@ -16,15 +16,15 @@ void routes(http::Router& r) {
   r.get("/d",
         [](http::Request&) -> kio::Task<http::Response> { co_return http::Response::text("d"); });
   r.get("/e", http::Response::text("e"));  // a fixed response (not a function)
-#elif KIO_CASE == 1  // returns a string
+#elif KIO_CASE == 1                        // returns a string
   r.get("/", [](http::Request&) { return std::string("hi"); });
-#elif KIO_CASE == 2  // takes no request
+#elif KIO_CASE == 2                        // takes no request
   r.get("/", [] { return http::Response::text("hi"); });
-#elif KIO_CASE == 3  // wrong parameter type
+#elif KIO_CASE == 3                        // wrong parameter type
   r.get("/", [](int) { return http::Response::text("hi"); });
-#elif KIO_CASE == 4  // asynchronous with the wrong value type
+#elif KIO_CASE == 4                        // asynchronous with the wrong value type
   r.get("/", [](http::Request&) -> kio::Task<std::string> { co_return "hi"; });
-#elif KIO_CASE == 5  // move-only capture
+#elif KIO_CASE == 5                        // move-only capture
   r.get("/", [p = std::make_unique<int>(1)](http::Request&) { return http::Response(); });
 #endif
 }

@@ -8,8 +8,8 @@
 
 namespace kio::di::detail {
 
-inline constexpr std::size_t first_block = 64 * 1024;
-inline constexpr std::size_t huge_block = 2 * 1024 * 1024;
+inline constexpr std::size_t first_block = std::size_t{64} * 1024;
+inline constexpr std::size_t huge_block = std::size_t{2} * 1024 * 1024;
 
 /// A block of at least `size` bytes, 64-byte aligned. Throws std::bad_alloc.
 void* allocate_block(std::size_t size);

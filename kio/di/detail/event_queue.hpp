@@ -17,7 +17,7 @@ namespace kio::di::detail {
 
 class EventQueue {
  public:
-  static constexpr std::size_t block_bytes = 64 * 1024;
+  static constexpr std::size_t block_bytes = std::size_t{64} * 1024;
   static constexpr std::size_t max_payload = 4096;
 
   struct Header {

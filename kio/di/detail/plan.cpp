@@ -162,7 +162,7 @@ void Plan::resolve_slot(const ServiceDef& d, unsigned k, unsigned cores, bool st
   const SlotSpec& s = d.meta->slots[k];
   std::size_t rejected = 0;
   candidates(d, s, chosen, &rejected);
-  auto report = [&](Problem::Kind kind, std::string text) {
+  auto report = [&](Problem::Kind kind, const std::string& text) {
     if (problems)
       problems->push_back(Problem{kind, std::string(d.name()), s.param, prefix(d, s) + text});
   };

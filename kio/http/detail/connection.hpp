@@ -111,8 +111,8 @@ inline constexpr std::size_t max_iov = 1024;
 /// output capacity up to this, carry capacity up to carry_keep_capacity, vectors up to
 /// vector_keep_entries entries. Larger buffers (a burst of pipelined requests, a big upload) are
 /// freed, so a connection that once was busy holds no more than any other once idle.
-inline constexpr std::size_t out_keep_capacity = 8 * 1024;
-inline constexpr std::size_t carry_keep_capacity = 4 * 1024;
+inline constexpr std::size_t out_keep_capacity = std::size_t{8} * 1024;
+inline constexpr std::size_t carry_keep_capacity = std::size_t{4} * 1024;
 inline constexpr std::size_t vector_keep_entries = 32;
 /// Per-request states a core keeps for reuse; more busy connections than this at once allocate.
 inline constexpr std::size_t work_pool_limit = 4096;
