@@ -1,6 +1,7 @@
 // Description: kio::di::EventChannel: typed per-core events in publication order, dispatched
 // later (never inline), handlers removed by unsubscribing or when their service stops (also
 // between queueing and dispatch), payload lifetimes, and one channel per core.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -30,10 +31,10 @@ TEST(Events, DeliveredInOrderLaterAndByType) {
     di::EventChannel ch;
     std::vector<std::string> seen;
     di::Subscription a =
-        ch.subscribe<Tick>([&](const Tick& t) { seen.push_back("a" + std::to_string(t.n)); });
+        ch.subscribe<Tick>([&](const Tick& t) { seen.push_back(fmt::format("a{}", t.n)); });
     di::Subscription b = ch.subscribe<Tick>([&](const Tick& t, const di::EventHeader& h) {
       EXPECT_EQ(h.origin, di::ServiceId::invalid);
-      seen.push_back("b" + std::to_string(t.n));
+      seen.push_back(fmt::format("b{}", t.n));
     });
     di::Subscription n = ch.subscribe<Note>([&](const Note& x) { seen.push_back(x.text); });
     ch.publish(Tick{1});
