@@ -4,9 +4,8 @@
 """Usage: check_consumer.py installed BUILD_DIR | subproject
 
 installed BUILD_DIR   `meson install` BUILD_DIR into a scratch DESTDIR (every header of kio/ must
-                      be installed), then build the consumer with nothing but its kio.pc, once per
-                      compiler (g++, clang++-19) and optimisation level (-O2, -O3), each with
-                      -Wall -Wextra -Werror, and run it.
+                      be installed), then build the consumer with nothing but its kio.pc, with
+                      g++ -O3 and clang++-19 -O2, each with -Wall -Wextra -Werror, and run it.
 subproject            this checkout as the consumer's subprojects/kio (forced fallback, so an
                       installed kio.pc cannot stand in for it); build with g++ and run.
 Both write every_header.cpp first: one #include per public header of kio/ (not detail/), so a
@@ -91,7 +90,9 @@ def installed(build_dir, scratch):
         if not shutil.which(cxx):
             skipped.append(cxx)
             continue
-        for level in LEVELS:
+        # One optimisation level per compiler (g++ -O3, clang -O2) keeps CI short; every level
+        # with each compiler is tests/install/header_warnings' job.
+        for level in LEVELS[1:] if cxx == "g++" else LEVELS[:1]:
             bdir = scratch / f"build-{cxx}-O{level}"
             build_and_run(project, bdir, dict(env, CXX=cxx),
                           ["--wrap-mode=nofallback", "-Dbuildtype=release",

@@ -4,7 +4,7 @@
 usage: run_fuzzer.py EXE SEED_DIR WORK_DIR [--dict FILE] [--seconds N]
 
 The fuzzer starts from the committed seeds (SEED_DIR, never written) plus what earlier runs kept in
-WORK_DIR (new inputs go there). Duration: --seconds, else $KIO_FUZZ_SECONDS, else 25. A crash or a
+WORK_DIR (new inputs go there). Duration: --seconds, else $KIO_FUZZ_SECONDS, else 12. A crash or a
 failed check exits non-zero; the input is saved as crash-<target>-* in WORK_DIR's parent and shown.
 The last line is "fuzz <target>: <execs> execs in <s> s (<rate>/s), <n> new inputs kept".
 """
@@ -23,7 +23,7 @@ def main():
     ap.add_argument("seeds")
     ap.add_argument("work")
     ap.add_argument("--dict")
-    ap.add_argument("--seconds", type=int, default=int(os.environ.get("KIO_FUZZ_SECONDS", "25")))
+    ap.add_argument("--seconds", type=int, default=int(os.environ.get("KIO_FUZZ_SECONDS", "12")))
     args = ap.parse_args()
 
     exe = Path(args.exe)

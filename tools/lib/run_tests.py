@@ -31,7 +31,7 @@ CONFIGS = {
     "clang-tsan": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
                                   "-Db_sanitize=thread", "-Db_lundef=false",
                                   "-Dbenchmarks=false", "-Ddemos=false"], ["tsan"]),
-    # libFuzzer targets (tests/fuzz), each run for KIO_FUZZ_SECONDS (25 s in CI; tools/fuzz: longer).
+    # libFuzzer targets (tests/fuzz), each run for KIO_FUZZ_SECONDS (12 s in CI; tools/fuzz: longer).
     "clang-fuzz": ("clang++-19", ["-Dbuildtype=debugoptimized", "-Dwerror=true",
                                   "-Db_sanitize=address,undefined", "-Db_lundef=false",
                                   "-Dfuzz=true", "-Dbenchmarks=false", "-Ddemos=false"], ["fuzz"]),
@@ -158,7 +158,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", choices=sorted(CONFIGS), action="append")
     ap.add_argument("--filter", help="run only tests whose name contains this")
-    ap.add_argument("--fuzz-seconds", type=int, help="run each fuzz target this long (default 25)")
+    ap.add_argument("--fuzz-seconds", type=int, help="run each fuzz target this long (default 12)")
     ap.add_argument("extra", nargs="*", help="extra arguments for gtest binaries")
     args = ap.parse_args()
     if args.fuzz_seconds:
