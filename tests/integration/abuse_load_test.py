@@ -268,11 +268,11 @@ def check_emfile(demo, limit):
     rounds_flat("emfile", rss, base, 16 if asan() else 8, n)
     out = demo.stop()
     check("EMFILE" in out, f"the server did not report EMFILE: {out[-2000:]}")
-    if asan():  # see ubsan_survives_emfile()
-        check("ERROR: AddressSanitizer" not in out, f"ASan: {out[-3000:]}")
-        other = [line for line in out.splitlines() if "runtime error:" in line
-                 and "does not point to an object of type" not in line]
-        check(not other, f"UBSan: {other[:5]}")
+    # Sanitizers halt on a report (tools/lib/run_tests.py), so the exit status covers them; the
+    # false UBSan vptr report that fmt's buffers drew while the server was out of descriptors is
+    # gone at compile time (tools/lib/ubsan-ignorelist.txt). A report that did not halt is a failure.
+    check("runtime error:" not in out and "ERROR: AddressSanitizer" not in out,
+          f"sanitizer report: {out[-3000:]}")
     logs = out.count("accept failed")
     print(f"emfile: server limited to {limit} descriptors ({fds} in use idle); {ROUNDS} rounds of {n} "
           f"connections: answered before running out {[f[0] for f in figures]}, all {n} in "
@@ -404,24 +404,11 @@ CHECKS = {  # name -> (check, tcp_demo arguments, Demo keywords, descriptors the
 }
 
 
-def ubsan_survives_emfile():
-    """UBSan's vptr check probes the object's memory through a pipe; with every descriptor taken
-    the probe fails and UBSan reports "does not point to an object of type" on any virtual call
-    (seen in fmt's buffer, formatting the server's EMFILE log line). That is the sanitizer out
-    of descriptors, not the server: for this check UBSan reports instead of halting, and
-    check_emfile() fails on any other UBSan report or any ASan error."""
-    opts = os.environ.get("UBSAN_OPTIONS", "")
-    os.environ["UBSAN_OPTIONS"] = (opts.replace("halt_on_error=1", "halt_on_error=0")
-                                   if "halt_on_error=1" in opts else opts + ":halt_on_error=0")
-
-
 def main():
     if len(sys.argv) != 2 or sys.argv[1] not in CHECKS:
         print(__doc__)
         return 2
     fn, args, kw, need = CHECKS[sys.argv[1]]
-    if sys.argv[1] == "emfile" and asan():
-        ubsan_survives_emfile()
     msg = raise_nofile(need)
     if msg:
         print(f"SKIP {sys.argv[1]}: {msg}")
