@@ -22,10 +22,13 @@ struct Idle {
 };
 
 /// Heap in use (malloc) plus the registries' own blocks (node slabs and registration arenas,
-/// allocated capacity including unused tails): what registries hold.
+/// allocated capacity including unused tails), less the coroutine frame pool's slabs (carved once,
+/// kept for the life of the process; the frames the registry's tasks used are back in them):
+/// what registries hold.
 double held_bytes() {
   return static_cast<double>(mallinfo2().uordblks) +
-         static_cast<double>(kio::di::detail::block_bytes());
+         static_cast<double>(kio::di::detail::block_bytes()) -
+         static_cast<double>(kio::detail::FramePool::slab_bytes_total());
 }
 
 #if defined(__SANITIZE_ADDRESS__)

@@ -27,8 +27,10 @@ SAN_ENV = {
 # benchmark smoke runs do not depend on the compiler's instrumentation: they run in the gcc build only.
 RUNTIME = ["core", "sync", "net", "fs", "http", "di", "multicore", "integration"]
 
-# The sanitized builds compile at -O1 with line tables only (enough for symbolized reports; a third
-# of -O2 -g's compile time), and without the benchmarks. See tools/lib/ubsan-ignorelist.txt.
+# The sanitized builds compile kio at -O1 with line tables only (enough for symbolized reports; a
+# third of -O2 -g's compile time) and, in clang-san and clang-tsan, the test programs themselves at
+# -O0 (-Dtests_optimization; a third again), without the benchmarks. See
+# tools/lib/ubsan-ignorelist.txt.
 SAN_OPTS = ["-Doptimization=1", "-Ddebug=false", "-Dwerror=true", "-Db_lundef=false",
             "-Dbenchmarks=false",
             f"-Dcpp_args=-gline-tables-only -fsanitize-ignorelist={ROOT}/tools/lib/ubsan-ignorelist.txt"]
@@ -37,8 +39,10 @@ SAN_OPTS = ["-Doptimization=1", "-Ddebug=false", "-Dwerror=true", "-Db_lundef=fa
 CONFIGS = {
     # -O2 without debug info: optimized code under test, half the compile time of -O3 -g.
     "gcc": ("g++", ["-Doptimization=2", "-Ddebug=false", "-Dwerror=true"], None),
-    "clang-san": ("clang++-19", [*SAN_OPTS, "-Db_sanitize=address,undefined"], RUNTIME),
-    "clang-tsan": ("clang++-19", [*SAN_OPTS, "-Db_sanitize=thread", "-Ddemos=false"], ["tsan"]),
+    "clang-san": ("clang++-19", [*SAN_OPTS, "-Db_sanitize=address,undefined",
+                                 "-Dtests_optimization=0"], RUNTIME),
+    "clang-tsan": ("clang++-19", [*SAN_OPTS, "-Db_sanitize=thread", "-Ddemos=false",
+                                  "-Dtests_optimization=0"], ["tsan"]),
     # libFuzzer targets (tests/fuzz), each run for KIO_FUZZ_SECONDS (12 s in CI; tools/fuzz: longer).
     "clang-fuzz": ("clang++-19", [*SAN_OPTS, "-Db_sanitize=address,undefined", "-Dfuzz=true",
                                   "-Ddemos=false"], ["fuzz"]),

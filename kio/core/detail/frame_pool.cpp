@@ -1,6 +1,20 @@
 #include "kio/core/detail/frame_pool.hpp"
 
+#include <algorithm>
+#include <mutex>
 #include <new>
+#include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#define KIO_FRAME_POOL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KIO_FRAME_POOL_ASAN 1
+#endif
+#endif
+#ifdef KIO_FRAME_POOL_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
 
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/mailbox.hpp"
@@ -25,14 +39,95 @@ struct Batch : Message {
 };
 static_assert(sizeof(Returned) + sizeof(Batch) <= FramePool::granule,
               "a batch message must fit in the smallest block");
+
+// Cached blocks of threads that exited, and every slab (kept reachable: slabs are never freed, a
+// block of one may be cached by any thread). Allocated once and never destroyed, so a thread that
+// exits during static destruction can still hand its blocks over.
+struct Depot {
+  std::mutex m;
+  void* free[FramePool::classes] = {};
+  std::vector<void*> slabs;
+};
+Depot& depot() {
+  static Depot* d = new Depot;
+  return *d;
+}
 }  // namespace
 
-void* FramePool::allocate_slow(std::size_t rounded) {
-  ++fresh_;
-  return ::operator new(rounded, std::align_val_t{frame_align});
+void FramePool::poison(void* block, std::size_t bytes) noexcept {
+#ifdef KIO_FRAME_POOL_ASAN
+  // The first word is the free-list link, read when the block is taken.
+  ASAN_POISON_MEMORY_REGION(static_cast<char*>(block) + sizeof(FreeBlock),
+                            bytes - sizeof(FreeBlock));
+#else
+  (void)block;
+  (void)bytes;
+#endif
 }
 
-void FramePool::deallocate_slow(void* p, std::size_t n) noexcept {
+void FramePool::unpoison(void* block, std::size_t bytes) noexcept {
+#ifdef KIO_FRAME_POOL_ASAN
+  ASAN_UNPOISON_MEMORY_REGION(block, bytes);
+#else
+  (void)block;
+  (void)bytes;
+#endif
+}
+
+void* FramePool::refill(std::size_t c) {
+  const std::size_t bytes = (c + 1) * granule;
+  ++fresh_;
+  {
+    Depot& d = depot();
+    std::lock_guard lock(d.m);
+    if (void* first = d.free[c]) {
+      // Take up to depot_batch blocks: the first is returned, the rest go on our list.
+      void* last = first;
+      std::uint32_t n = 1;
+      for (; n < depot_batch && static_cast<FreeBlock*>(last)->next; ++n)
+        last = static_cast<FreeBlock*>(last)->next;
+      d.free[c] = static_cast<FreeBlock*>(last)->next;
+      static_cast<FreeBlock*>(last)->next = free_[c];
+      free_[c] = static_cast<FreeBlock*>(first)->next;
+      count_[c] += n - 1;
+      if (n > 1) note_cached();
+      unpoison(first, bytes);
+      return first;
+    }
+  }
+  if (static_cast<std::size_t>(slab_end_ - slab_next_) < bytes) {
+    // What is left of the slab (less than a block of this class) is cached as smaller blocks.
+    while (static_cast<std::size_t>(slab_end_ - slab_next_) >= granule) {
+      const std::size_t left = static_cast<std::size_t>(slab_end_ - slab_next_);
+      const std::size_t cls = std::min(left, max_pooled) / granule - 1;
+      keep(slab_next_, cls);
+      slab_next_ += (cls + 1) * granule;
+    }
+    auto* slab = static_cast<char*>(::operator new(slab_bytes, std::align_val_t{frame_align}));
+    {
+      Depot& d = depot();
+      std::lock_guard lock(d.m);
+      d.slabs.push_back(slab);
+    }
+    slab_next_ = slab;
+    slab_end_ = slab + slab_bytes;
+  }
+  void* block = slab_next_;
+  slab_next_ += bytes;
+  return block;
+}
+
+std::size_t FramePool::slab_bytes_total() noexcept {
+  Depot& d = depot();
+  std::lock_guard lock(d.m);
+  return d.slabs.size() * slab_bytes;
+}
+
+void* FramePool::allocate_big(std::size_t n) {
+  return ::operator new(n, std::align_val_t{frame_align});
+}
+
+void FramePool::deallocate_big(void* p, std::size_t n) noexcept {
   ::operator delete(p, n, std::align_val_t{frame_align});
 }
 
@@ -44,10 +139,13 @@ void FramePool::note_cached() noexcept {
 }
 
 void FramePool::trim() noexcept {
+  Depot& d = depot();
+  std::lock_guard lock(d.m);
   for (std::size_t c = 0; c < classes; ++c) {
     while (FreeBlock* b = free_[c]) {
       free_[c] = b->next;
-      deallocate_slow(b, (c + 1) * granule);
+      b->next = static_cast<FreeBlock*>(d.free[c]);
+      d.free[c] = b;
     }
     count_[c] = 0;
   }
@@ -103,8 +201,8 @@ void FramePool::flush_home_slow() noexcept {
     if ((*pending_)[d].count > 0) send_batch(d);
 }
 
-// On the home core (also while it quiesces: the blocks are just memory of its own pool).
-void FramePool::on_batch(Message* m, Executor&, bool) noexcept {
+// The blocks of a batch join the calling thread's pool.
+void FramePool::keep_batch(Message* m) noexcept {
   Returned* r = static_cast<Batch*>(m)->blocks;
   while (r) {
     Returned* next = r->next;  // before keep() reuses the block's first word
@@ -114,14 +212,14 @@ void FramePool::on_batch(Message* m, Executor&, bool) noexcept {
   }
 }
 
-// Teardown, any core, nobody runs code: give the blocks back to the global allocator.
+// On the home core (also while it quiesces: the blocks are just memory of its own pool).
+void FramePool::on_batch(Message* m, Executor&, bool) noexcept {
+  keep_batch(m);
+}
+
+// Teardown, any core, nobody runs code: the blocks join the pool of the thread tearing down.
 void FramePool::on_discard(Message* m) noexcept {
-  Returned* r = static_cast<Batch*>(m)->blocks;
-  while (r) {
-    Returned* next = r->next;
-    deallocate_slow(r, (static_cast<std::size_t>(r->cls) + 1) * granule);
-    r = next;
-  }
+  keep_batch(m);
 }
 
 }  // namespace kio::detail
