@@ -127,22 +127,13 @@ std::size_t EventChannel::dispatch(std::size_t max) {
 
 void EventChannel::schedule() {
   scheduled_ = true;
-  kio::spawn(dispatcher(this));
+  kio::spawn(dispatcher(DispatcherSlot(this)));
 }
 
-Task<void> EventChannel::dispatcher(EventChannel* ch) {
-  // If the channel goes away first, its destructor clears `slot.ch`; if this frame goes away
-  // first (runtime teardown), ~Slot tells the channel.
-  struct Slot {
-    EventChannel* ch;
-    ~Slot() {
-      if (ch) {
-        ch->task_slot_ = nullptr;
-        ch->scheduled_ = false;
-      }
-    }
-  } slot{ch};
-  ch->task_slot_ = &slot.ch;
+// The channel may go away before this runs, or while it yields: ~EventChannel clears slot.ch.
+// If this frame goes away first (it ends, or runtime teardown destroys it), ~DispatcherSlot tells
+// the channel.
+Task<void> EventChannel::dispatcher(DispatcherSlot slot) {
   while (slot.ch) {
     slot.ch->dispatch(dispatch_batch);
     if (!slot.ch || slot.ch->queue_.empty()) break;

@@ -204,13 +204,31 @@ class EventChannel {
   void link(detail::HandlerBase* h);
   void unlink(detail::HandlerBase* h) noexcept;
   void schedule();
-  static Task<void> dispatcher(EventChannel* ch);
+  /// The dispatcher's pointer to its channel, the dispatcher's parameter: the channel knows where
+  /// it is from the moment the dispatcher's frame exists (the parameter is moved into the frame
+  /// before the task runs), so a channel destroyed while its dispatcher is still queued clears
+  /// it, and the dispatcher then ends without touching the channel.
+  struct DispatcherSlot {
+    EventChannel* ch;
+    explicit DispatcherSlot(EventChannel* c) noexcept : ch(c) { ch->task_slot_ = &ch; }
+    DispatcherSlot(DispatcherSlot&& o) noexcept : ch(std::exchange(o.ch, nullptr)) {
+      if (ch) ch->task_slot_ = &ch;
+    }
+    DispatcherSlot& operator=(DispatcherSlot&&) = delete;
+    ~DispatcherSlot() {
+      if (ch) {
+        ch->task_slot_ = nullptr;
+        ch->scheduled_ = false;
+      }
+    }
+  };
+  static Task<void> dispatcher(DispatcherSlot slot);
 
   detail::EventQueue queue_;
   std::vector<TypeEntry> types_;
   detail::HandlerBase* cursor_ = nullptr;   // the next handler of the event being dispatched
   detail::HandlerBase* running_ = nullptr;  // the handler being called
-  EventChannel** task_slot_ = nullptr;      // the dispatcher's pointer to us
+  EventChannel** task_slot_ = nullptr;      // the dispatcher's pointer to us (DispatcherSlot)
   bool scheduled_ = false;
 };
 

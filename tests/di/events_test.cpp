@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -97,6 +99,30 @@ TEST(Events, ManyEventsAcrossBlocksAndUndeliveredOnesAreDestroyed) {
       EXPECT_EQ(notes, 200 * 40);
       ch.publish(Note{std::string(64, 'z')});  // never dispatched: freed with the channel
     }
+  }());
+}
+
+// A channel destroyed while the dispatcher its first publish spawned is still queued: the
+// dispatcher must end without touching the channel. (It used to write into the dead channel as it
+// started: caught by ASan once the frame pool poisoned freed frames.) The channel lives in a buffer
+// that is refilled with a pattern after it is destroyed, so a write shows without ASan too.
+TEST(Events, ChannelDestroyedBeforeItsDispatcherRan) {
+  kio_test::rt().block_on([]() -> kio::Task<void> {
+    alignas(di::EventChannel) std::array<unsigned char, sizeof(di::EventChannel)> mem;
+    auto* ch = ::new (mem.data()) di::EventChannel;
+    int calls = 0;
+    {
+      di::Subscription s = ch->subscribe<Tick>([&](const Tick&) { ++calls; });
+      ch->publish(Tick{1});  // spawns the dispatcher: queued, not run yet
+      EXPECT_TRUE(ch->dispatching());
+    }
+    ch->~EventChannel();
+    mem.fill(0xA5);
+    for (int i = 0; i < 3; ++i)
+      co_await kio::yield();  // the dispatcher runs now
+    EXPECT_EQ(calls, 0);
+    EXPECT_TRUE(std::all_of(mem.begin(), mem.end(), [](unsigned char c) { return c == 0xA5; }))
+        << "the dispatcher wrote into the destroyed channel";
   }());
 }
 

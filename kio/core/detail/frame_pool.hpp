@@ -54,7 +54,7 @@ class FramePool {
   static constexpr std::size_t max_pooled = 4096;
   static constexpr std::size_t classes = max_pooled / granule;
   /// Bytes per slab that pooled blocks are carved from.
-  static constexpr std::size_t slab_bytes = 64 * 1024;
+  static constexpr std::size_t slab_bytes = std::size_t{64} * 1024;
   /// Blocks a pool takes from the depot at once.
   static constexpr std::uint32_t depot_batch = 32;
   /// Blocks per homeward batch.
