@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "kio/core/log.hpp"
 #include "kio/net/detail/socket.hpp"
@@ -288,6 +289,17 @@ bool TcpStream::input_pending() const noexcept {
   if (s_->eof || s_->error) return false;
   char c;
   return ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+bool TcpStream::peer_gone() const noexcept {
+  if (!s_) return true;
+  if (s_->queued != 0) return false;
+  if (s_->eof || s_->error) return true;
+  char c;
+  const ssize_t n = ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return false;
+  if (n == 0) return true;                                           // FIN, nothing left to read
+  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // e.g. ECONNRESET
 }
 
 Result<void> TcpStream::shutdown_write() noexcept {

@@ -194,6 +194,13 @@ class TcpStream {
   /// socket (one non-blocking recv(MSG_PEEK) when none is queued). End of stream and errors are
   /// not input. For "close this idle connection, or serve what just arrived?" decisions.
   bool input_pending() const noexcept;
+  /// Whether the peer is known to have ended the connection (reset, or end of stream) with no
+  /// received byte waiting: what the multishot receive reported, else one non-blocking
+  /// recv(MSG_PEEK). For a task about to wait for the rest of a message: the kernel can miss the
+  /// wake-up of a reset or FIN that arrives together with the data the multishot receive just
+  /// returned (both pending when its completion runs, and the receive that consumed the data
+  /// does not look again), which would leave the wait to its timeout.
+  bool peer_gone() const noexcept;
   /// shutdown(SHUT_WR): the peer reads end of stream; receiving continues.
   Result<void> shutdown_write() noexcept;
   /// Cancels an armed receive and closes the socket with IORING_OP_CLOSE. The stream is empty

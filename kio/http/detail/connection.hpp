@@ -18,6 +18,7 @@
 //   s.shutdown_write()               -> Result<void> (FIN after the last response)
 //   co_await s.close()               -> anything
 //   s.input_pending()  (optional)    -> bool: received bytes are waiting (see "Closing races")
+//   s.peer_gone()      (optional)    -> bool: the peer reset or closed, nothing left to read
 // Timeouts: the header section must be complete within header_timeout of its first byte
 // (slowloris), each body read within body_timeout and the whole request within request_timeout
 // of its first byte (slow bodies), an idle keep-alive connection lives idle_timeout, a send may
@@ -286,6 +287,12 @@ class Connection {
     else
       return false;
   }
+  bool peer_gone() {
+    if constexpr (requires { stream_.peer_gone(); })
+      return stream_.peer_gone();
+    else
+      return false;
+  }
 
   Stream& stream_;
   const Router& router_;
@@ -352,10 +359,14 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
         co_return Ending::close;
       node_.idle = waits_;
       timer_.arm(now + opts_.idle_timeout, *waits_);
-    } else if (work_->parser.head_complete()) {
-      timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
     } else {
-      timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
+      // In the middle of a request: see TcpStream::peer_gone() (a reset arriving with the bytes
+      // just received may not end the receive; without this the request timeout would).
+      if (peer_gone()) co_return Ending::close;
+      if (work_->parser.head_complete())
+        timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
+      else
+        timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
     }
     Result<Buffer> got = co_await stream_.recv();  // holds the lease until the batch is sent
     timer_.disarm();
