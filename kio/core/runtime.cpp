@@ -50,6 +50,10 @@ Runtime::Runtime(RuntimeOptions opts) : opts_(opts) {
   if (cap < 2 || (cap & (cap - 1)) != 0)
     throw SetupError(std::make_error_code(std::errc::invalid_argument),
                      fmt::format("kio: mailbox_capacity {} must be a power of two >= 2", cap));
+  if (opts_.idle_trim.count() < 0)
+    throw SetupError(std::make_error_code(std::errc::invalid_argument),
+                     fmt::format("kio: idle_trim {} ms is negative; use 0 to turn trimming off",
+                                 opts_.idle_trim.count()));
   for (unsigned i = 0; i < n; ++i)
     cpus_.push_back(opts_.pin ? allowed[i % allowed.size()] : -1);
   for (unsigned i = 0; i < n; ++i)

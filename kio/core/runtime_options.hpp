@@ -47,6 +47,11 @@ struct RuntimeOptions {
   /// default) sleeps at once; a few tens of microseconds cut cross-core latency at the cost of
   /// CPU time while idle.
   std::chrono::microseconds idle_spin{0};
+  /// Once a worker has run nothing for this long, it gives memory it no longer uses back to the
+  /// system: its frame pool's slabs in which no coroutine frame is alive, then the C heap's free
+  /// pages (glibc's malloc_trim). Once per idle period (the core has to run something before it
+  /// trims again), so a busy core never pays for it. 0 keeps everything cached.
+  std::chrono::milliseconds idle_trim{1000};
   /// SIGINT and SIGTERM stop the runtime gracefully (a handler installed for the runtime's
   /// lifetime; signal masks are left alone, so threads and child processes are unaffected). A
   /// signal that arrives while the runtime is already stopping exits the process at once with

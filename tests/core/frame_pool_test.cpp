@@ -2,9 +2,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
+#include <vector>
 
 #include "alloc_counter.hpp"
 #include "kio/kio.hpp"
@@ -140,6 +143,109 @@ TEST(FramePool, RecyclesBlocksOfEachSizeClass) {
   void* big = pool.allocate(1 << 20);  // beyond pooling: straight to the global allocator
   pool.deallocate(big, 1 << 20);
   pool.trim();
+}
+
+// Frames of ~4 KB (a class no other test uses, so the blocks come from slabs this pool carves).
+constexpr std::size_t big_frame = 4000;
+constexpr std::size_t slab = kio::detail::FramePool::slab_bytes;
+
+// Allocates until the process holds `slabs` more slabs than before; returns the blocks and sets
+// `first_carved` to the first one that came from a new slab (earlier ones may come from blocks
+// other tests' threads left in the depot).
+std::vector<void*> carve(kio::detail::FramePool& pool, std::size_t slabs,
+                         void** first_carved = nullptr) {
+  const std::size_t before = kio::detail::FramePool::slab_bytes_total();
+  std::vector<void*> blocks;
+  while (kio::detail::FramePool::slab_bytes_total() < before + slabs * slab &&
+         blocks.size() < 10000) {
+    const std::size_t held = kio::detail::FramePool::slab_bytes_total();
+    blocks.push_back(pool.allocate(big_frame));
+    if (first_carved && *first_carved == nullptr &&
+        kio::detail::FramePool::slab_bytes_total() > held)
+      *first_carved = blocks.back();
+  }
+  return blocks;
+}
+
+TEST(FramePool, ReleasesSlabsWhoseBlocksAreAllCached) {
+  kio::detail::FramePool pool;
+  (void)pool.release_free_slabs();  // whatever earlier tests' threads left wholly in the depot
+  std::vector<void*> blocks = carve(pool, 4);
+  const std::size_t held = kio::detail::FramePool::slab_bytes_total();
+  EXPECT_EQ(pool.release_free_slabs(), 0u) << "nothing is cached yet";
+  for (void* b : blocks)
+    pool.deallocate(b, big_frame);
+  const std::size_t cached = pool.cached_bytes();
+  const std::size_t released = pool.release_free_slabs();
+  // Every slab carved here except the one the pool still carves from is wholly cached.
+  EXPECT_GE(released, 3 * slab);
+  EXPECT_EQ(kio::detail::FramePool::slab_bytes_total(), held - released);
+  EXPECT_EQ(pool.cached_bytes(), cached - released);
+  EXPECT_EQ(pool.release_free_slabs(), 0u) << "released twice";
+  // The pool still works: blocks come from what is cached or from new slabs.
+  for (void*& b : blocks)
+    b = pool.allocate(big_frame);
+  for (void* b : blocks)
+    pool.deallocate(b, big_frame);
+  pool.trim();
+}
+
+TEST(FramePool, KeepsASlabWhileOneOfItsFramesIsAlive) {
+  kio::detail::FramePool pool;
+  void* alive = nullptr;
+  std::vector<void*> blocks = carve(pool, 4, &alive);
+  ASSERT_NE(alive, nullptr);
+  // The first block of the first new slab lives on: that slab must stay.
+  const std::size_t before = kio::detail::FramePool::slab_bytes_total();
+  for (void* b : blocks)
+    if (b != alive) pool.deallocate(b, big_frame);
+  const std::size_t released = pool.release_free_slabs();
+  EXPECT_GE(released, 2 * slab);
+  EXPECT_LE(released, before - 2 * slab) << "the live frame's slab and the current one stay";
+  std::memset(alive, 0x5a, big_frame);  // still ours (ASan reports it if the slab went)
+  pool.deallocate(alive, big_frame);
+  EXPECT_GE(pool.release_free_slabs(), slab) << "its slab once the frame ended";
+  pool.trim();
+}
+
+kio::Task<void> wait_for(kio::Event& go) {
+  volatile char pad[1500];  // lives across the wait: a frame size no other test here uses, so
+  pad[0] = 1;               // these frames come from new slabs, not from the depot
+  (void)co_await go.wait();
+  pad[1] = pad[0];
+}
+kio::Task<void> burst(int n) {
+  kio::Event go;
+  for (int i = 0; i < n; ++i)
+    kio::spawn(wait_for(go));
+  co_await kio::yield();  // every one of them suspended in wait()
+  go.set();
+  co_await kio::yield();
+  co_await kio::yield();
+}
+
+kio::Task<void> pause(std::chrono::milliseconds d) {
+  co_await kio::sleep_for(d);
+}
+
+// After a peak of live frames, a core that runs nothing for idle_trim gives the wholly free slabs
+// back (and keeps them with idle_trim = 0).
+TEST(FramePool, IdleCoreReleasesFreeSlabs) {
+  using namespace std::chrono_literals;
+  for (auto trim : {0ms, 50ms}) {
+    kio::Runtime rt(kio::RuntimeOptions{.workers = 1, .idle_trim = trim});
+    rt.block_on(burst(5'000));  // ~1.6 KB each: 7.6 MiB of frames alive at once, then none
+    const std::size_t peak = kio::detail::FramePool::slab_bytes_total();
+    ASSERT_GT(peak, 120 * slab);  // carved now or earlier (then drawn from the depot)
+    rt.block_on(pause(400ms));    // nothing runs on the core meanwhile
+    const std::size_t after = kio::detail::FramePool::slab_bytes_total();
+    if (trim.count() == 0) {
+      EXPECT_EQ(after, peak) << "trimming is off";
+    } else {
+      EXPECT_LT(after + 100 * slab, peak)
+          << "slab bytes at the peak " << peak << ", after the idle time " << after;
+    }
+  }
 }
 
 }  // namespace

@@ -22,8 +22,8 @@ struct Idle {
 };
 
 /// Heap in use (malloc) plus the registries' own blocks (node slabs and registration arenas,
-/// allocated capacity including unused tails), less the coroutine frame pool's slabs (carved once,
-/// kept for the life of the process; the frames the registry's tasks used are back in them):
+/// allocated capacity including unused tails), less the coroutine frame pool's slabs (kept until
+/// a core idles long enough to release them; the frames the registry's tasks used are back in them):
 /// what registries hold.
 double held_bytes() {
   return static_cast<double>(mallinfo2().uordblks) +

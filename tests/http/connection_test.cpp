@@ -375,6 +375,31 @@ TEST(Connection, IdleConnectionsHoldNoRequestState) {
   EXPECT_FALSE(seen2.busy[2]);
 }
 
+TEST(Connection, AnIdleCoreFreesItsCachedRequestStates) {
+  // The pool keeps as many states as connections were busy at once (2,000 slowloris sockets:
+  // 2,000 states); once the core has run nothing for idle_trim they go (an idle-trim hook).
+  using namespace std::chrono_literals;
+  for (auto trim : {0ms, 50ms}) {
+    kio::Runtime idle_rt(kio::RuntimeOptions{.workers = 1, .idle_trim = trim});
+    auto [before, after] = idle_rt.block_on([]() -> kio::Task<std::pair<std::size_t, std::size_t>> {
+      http::detail::WorkPool& pool = http::detail::work_pool();
+      std::vector<http::detail::ConnWork*> busy;
+      for (int i = 0; i < 100; ++i)
+        busy.push_back(pool.take(http::Limits{}));
+      for (http::detail::ConnWork* w : busy)
+        pool.give_back(w);
+      const std::size_t cached = pool.cached();
+      co_await kio::sleep_for(300ms);  // nothing runs on the core meanwhile
+      co_return std::pair{cached, pool.cached()};
+    }());
+    EXPECT_GE(before, 100u);
+    if (trim.count() == 0)
+      EXPECT_EQ(after, before) << "trimming is off";
+    else
+      EXPECT_EQ(after, 0u) << "cached states after the core idled";
+  }
+}
+
 TEST(Connection, LargeBodiesAreSentInPlace) {
   std::string body(50000, 'b');
   FakeStream s =

@@ -221,6 +221,23 @@ def rss_kib(demo):
     raise Failure("no VmRSS")
 
 
+def idle_rss_kib(demo):
+    """RSS once the server has been idle long enough to give memory back: a kio core that runs
+    nothing for RuntimeOptions::idle_trim (1 s, tcp_demo's default) releases its frame pool's free
+    slabs and trims the C heap. Waits 1.3 s, then reads until two readings 0.2 s apart agree (at
+    most 2 s more)."""
+    time.sleep(1.3)
+    last = rss_kib(demo)
+    deadline = time.time() + 2.0
+    while time.time() < deadline:
+        time.sleep(0.2)
+        now = rss_kib(demo)
+        if now == last:
+            break
+        last = now
+    return last
+
+
 def open_connections(port):
     """The server's TCP connections on `port` that still hold a socket: (state, peer) for every
     one that is neither listening nor in TIME-WAIT (ss, iproute2). A connection the client has

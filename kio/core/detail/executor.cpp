@@ -1,6 +1,9 @@
 #include "kio/core/detail/executor.hpp"
 
 #include <sys/eventfd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "kio/core/detail/idle_trim.hpp"
 #include "kio/core/detail/ring_setup.hpp"
 #include "kio/core/error.hpp"
 #include "kio/core/log.hpp"
@@ -291,6 +295,13 @@ void Executor::wait_for_events(Clock::time_point now) {
   Clock::time_point until = Clock::time_point::max();
   if (!timers_.empty()) until = timers_.next_deadline();
   if (phase_ == Phase::draining && grace_deadline_ < until) until = grace_deadline_;
+  if (opts_.idle_trim.count() > 0 && seen_tasks_ != trimmed_at_ && phase_ == Phase::running) {
+    const Clock::time_point at = last_active_ + opts_.idle_trim;
+    if (now >= at)
+      trim_idle();
+    else if (at < until)
+      until = at;  // wake up then to trim (if nothing ran meanwhile)
+  }
 
   if (opts_.idle_spin.count() > 0 && spin_for_mail(now, until)) return;
 
@@ -321,6 +332,22 @@ void Executor::wait_for_events(Clock::time_point now) {
     ring_failure("io_uring wait", r);
 }
 
+void Executor::trim_idle() noexcept {
+  trimmed_at_ = seen_tasks_;
+  const std::size_t slabs = tls_frame_pool.release_free_slabs();
+  const std::size_t cached = run_idle_trim_hooks();
+#ifdef __GLIBC__
+  const int heap = malloc_trim(0);
+#else
+  const int heap = 0;
+#endif
+  log_debug(
+      "core {} idle for {} ms: released {} KiB of frame slabs and {} KiB of cached state{}; "
+      "{} KiB of frames still cached",
+      index_, opts_.idle_trim.count(), slabs / 1024, cached / 1024,
+      heap ? ", trimmed the heap" : "", tls_frame_pool.cached_bytes() / 1024);
+}
+
 void Executor::run() {
   tls_executor = this;
   tls_frame_pool.attach(*this, index_, sync_ ? sync_->runtime_tag : 0,
@@ -333,6 +360,7 @@ void Executor::run() {
 
     Clock::time_point now = Clock::now();
     if (!timers_.empty()) timers_.fire_expired(now);
+    note_activity(now);
 
     if (phase_ == Phase::running && stop_requested_.load(std::memory_order_acquire)) {
       phase_ = Phase::draining;

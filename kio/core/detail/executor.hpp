@@ -16,6 +16,10 @@
 //   while no I/O, mail or injected work waits) -> fire timers -> if work
 //   remains, submit and reap without blocking; otherwise submit and block until a CQE, the next
 //   timer deadline, or a wake-up (an eventfd read kept armed in the ring).
+// * Idle trim: a core that has run no coroutine for `RuntimeOptions::idle_trim` releases its frame
+//   pool's wholly free slabs, runs its thread's idle-trim hooks (idle_trim.hpp: caches above core)
+//   and trims the C heap, once per idle period (the wait before it is cut
+//   short to that moment; nothing is measured while busy but a counter compare per iteration).
 // * Cross-core mail (mailbox.hpp): one SPSC ring per ordered pair of cores. Each iteration drains
 //   the inbound rings, and after running coroutines publishes the outbound ones (batched). A
 //   sleeping destination is woken once per batch with IORING_OP_MSG_RING from the sender's ring
@@ -221,6 +225,13 @@ class Executor {
   void discard_mail() noexcept;
   void quiesce() noexcept;
   void post_msg_ring_wake(Executor& target) noexcept;
+  void note_activity(Clock::time_point now) noexcept {
+    if (metrics_.tasks_run != seen_tasks_) {
+      seen_tasks_ = metrics_.tasks_run;
+      last_active_ = now;
+    }
+  }
+  void trim_idle() noexcept;
 
   // ---- does not change once initialised
   Runtime& rt_;
@@ -240,6 +251,10 @@ class Executor {
   CoreMetrics metrics_;  // messages_sent/received stay 0 here: mail_sent_/mail_received_ count them
   Phase phase_ = Phase::running;
   Clock::time_point grace_deadline_ = Clock::time_point::max();
+  // idle trim: tasks_run as last seen by the loop and when it changed; its value at the last trim
+  std::uint64_t seen_tasks_ = 0;
+  std::uint64_t trimmed_at_ = 0;
+  Clock::time_point last_active_{};
   CancelSource shutdown_;
   struct WakeCompletion : Completion {
     Executor* self = nullptr;

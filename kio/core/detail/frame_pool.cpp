@@ -40,8 +40,8 @@ struct Batch : Message {
 static_assert(sizeof(Returned) + sizeof(Batch) <= FramePool::granule,
               "a batch message must fit in the smallest block");
 
-// Cached blocks of threads that exited, and every slab (kept reachable: slabs are never freed, a
-// block of one may be cached by any thread). Allocated once and never destroyed, so a thread that
+// Cached blocks of threads that exited, and every slab held (kept reachable, so leak checkers scan
+// the frames in them; a block of one may be cached by any thread). Allocated once and never destroyed, so a thread that
 // exits during static destruction can still hand its blocks over.
 struct Depot {
   std::mutex m;
@@ -115,6 +115,89 @@ void* FramePool::refill(std::size_t c) {
   void* block = slab_next_;
   slab_next_ += bytes;
   return block;
+}
+
+std::size_t FramePool::cached_bytes() const noexcept {
+  std::size_t n = 0;
+  for (std::size_t c = 0; c < classes; ++c)
+    n += std::size_t{count_[c]} * (c + 1) * granule;
+  return n;
+}
+
+std::size_t FramePool::release_free_slabs() noexcept {
+  // Which slab each cached block lies in: binary search over a sorted copy of the slab list.
+  // A slab is wholly free when the bytes cached in it, by this pool or in the depot (blocks of
+  // threads that exited), add up to its size: a slab no longer carved is cut into blocks without
+  // a gap, and the uncarved rest of a slab some pool still carves is in no list, so its sum stays
+  // short. The depot's lock is held throughout (idle time only).
+  std::vector<char*> released;
+  try {
+    Depot& d = depot();
+    std::lock_guard lock(d.m);
+    std::vector<char*> slabs;
+    slabs.reserve(d.slabs.size());
+    for (void* sl : d.slabs)
+      slabs.push_back(static_cast<char*>(sl));
+    std::sort(slabs.begin(), slabs.end());
+    std::vector<std::uint32_t> cached(slabs.size(), 0);
+    auto slab_index = [&](const void* b) -> std::size_t {
+      auto it = std::upper_bound(slabs.begin(), slabs.end(), static_cast<const char*>(b));
+      if (it == slabs.begin()) return slabs.size();
+      --it;
+      if (static_cast<const char*>(b) >= *it + slab_bytes) return slabs.size();
+      return static_cast<std::size_t>(it - slabs.begin());
+    };
+    auto count = [&](void* head, std::size_t c) {
+      for (auto* b = static_cast<FreeBlock*>(head); b; b = b->next)  // the link is not poisoned
+        if (std::size_t i = slab_index(b); i < slabs.size())
+          cached[i] += static_cast<std::uint32_t>((c + 1) * granule);
+    };
+    for (std::size_t c = 0; c < classes; ++c) {
+      count(free_[c], c);
+      count(d.free[c], c);
+    }
+    if (slab_end_ != nullptr)
+      if (std::size_t i = slab_index(slab_end_ - 1); i < slabs.size())
+        cached[i] = 0;  // the slab this pool carves from stays
+    bool any = false;
+    for (std::size_t i = 0; i < slabs.size(); ++i)
+      if (cached[i] == slab_bytes) any = true;
+    if (!any) return 0;
+    auto is_released = [&](const void* b) {
+      const std::size_t i = slab_index(b);
+      return i < slabs.size() && cached[i] == slab_bytes;
+    };
+    // Unlinks the released slabs' blocks from a list; returns how many it unlinked.
+    auto unlink = [&](void** head) {
+      std::uint32_t n = 0;
+      auto** link = reinterpret_cast<FreeBlock**>(head);
+      while (FreeBlock* b = *link) {
+        if (is_released(b)) {
+          *link = b->next;
+          ++n;
+        } else {
+          link = &b->next;
+        }
+      }
+      return n;
+    };
+    for (std::size_t c = 0; c < classes; ++c) {
+      count_[c] -= unlink(reinterpret_cast<void**>(&free_[c]));
+      unlink(&d.free[c]);
+    }
+    for (std::size_t i = 0; i < slabs.size(); ++i)
+      if (cached[i] == slab_bytes) released.push_back(slabs[i]);
+    std::erase_if(d.slabs, [&](void* sl) {
+      return std::binary_search(released.begin(), released.end(), static_cast<char*>(sl));
+    });
+  } catch (const std::bad_alloc&) {
+    return 0;  // no scratch memory: keep everything cached
+  }
+  for (char* sl : released) {
+    unpoison(sl, slab_bytes);
+    ::operator delete(sl, slab_bytes, std::align_val_t{frame_align});
+  }
+  return released.size() * slab_bytes;
 }
 
 std::size_t FramePool::slab_bytes_total() noexcept {

@@ -13,10 +13,11 @@
 //   returns. Coroutine locals aligned beyond 64 bytes are not supported.
 // * Pooled blocks are carved from 64 KiB slabs (one aligned allocation each), not allocated one
 //   by one: an aligned `operator new` per block cost glibc 100-150 bytes of overhead on top of the
-//   block, about a fifth of an idle HTTP connection. A block never goes back to the global
-//   allocator: it stays cached (so memory is bounded by the peak number of live frames), and when
-//   a thread exits its cached blocks go to a process-wide depot that other pools draw from before
-//   carving. Slabs live until the process exits.
+//   block, about a fifth of an idle HTTP connection. A freed block stays cached (so memory is
+//   bounded by the peak number of live frames), and when a thread exits its cached blocks go to a
+//   process-wide depot that other pools draw from before carving. A slab goes back to the global
+//   allocator only through `release_free_slabs()`, when every block of it is cached by the calling
+//   pool or the depot (a worker calls it once it has been idle for `RuntimeOptions::idle_trim`).
 // * Each frame carries a 16-byte trailer after the frame (at `trailer_offset(n)`; the frame size
 //   is passed to both allocate and deallocate): the pool it came from, and the worker core and
 //   runtime of that pool (0 when it was allocated outside a worker). The trailer is only compared
@@ -116,7 +117,15 @@ class FramePool {
   /// Hands every cached block to the process-wide depot (at thread exit; tests).
   void trim() noexcept;
 
-  /// Bytes of every slab carved so far, all threads (they are never freed).
+  /// Gives back to the global allocator every slab all of whose blocks are cached, by this pool or
+  /// in the depot (taking them off those lists); the slab this pool carves from stays. Returns the bytes released.
+  /// O(cached blocks + slabs log slabs); allocates a little scratch memory. Call it when the
+  /// thread is idle, not on a hot path.
+  std::size_t release_free_slabs() noexcept;
+  /// Bytes in this pool's free lists.
+  std::size_t cached_bytes() const noexcept;
+
+  /// Bytes of every slab held now, all threads (carved and not yet released).
   static std::size_t slab_bytes_total() noexcept;
 
   /// Number of blocks this pool obtained other than from its own free lists: carved from a slab

@@ -69,6 +69,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/await_traits.hpp"
+#include "kio/core/detail/idle_trim.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/task.hpp"
 #include "kio/core/timeout.hpp"
@@ -144,15 +145,28 @@ struct ConnWork {
 };
 
 /// One core's reusable ConnWork objects. Threading: thread-local (a connection never leaves its
-/// core); freed when the thread exits.
+/// core); freed when the core has been idle for RuntimeOptions::idle_trim (an idle-trim hook) and
+/// when the thread exits.
 class WorkPool {
  public:
-  WorkPool() = default;
+  WorkPool() noexcept {
+    hook_.release = [](void* self) noexcept { return static_cast<WorkPool*>(self)->release(); };
+    hook_.ctx = this;
+    kio::detail::add_idle_trim_hook(hook_);
+  }
   WorkPool(const WorkPool&) = delete;
   WorkPool& operator=(const WorkPool&) = delete;
   ~WorkPool() {
+    kio::detail::remove_idle_trim_hook(hook_);
+    release();
+  }
+  /// Frees every cached state; returns about how many bytes that gave back.
+  std::size_t release() noexcept {
+    const std::size_t n = count_ * sizeof(ConnWork) + kept_buffer_bytes();
     while (free_)
       delete std::exchange(free_, free_->next_free);
+    count_ = 0;
+    return n;
   }
   ConnWork* take(const Limits& limits) {
     if (ConnWork* w = free_) {
@@ -196,6 +210,7 @@ class WorkPool {
  private:
   ConnWork* free_ = nullptr;
   std::size_t count_ = 0;
+  kio::detail::IdleTrimHook hook_;
 };
 
 inline WorkPool& work_pool() noexcept {
