@@ -283,23 +283,32 @@ Task<Result<void>> TcpStream::send_all(std::span<const iovec> iov) {
   return send_all_iov(s_, iov);
 }
 
+namespace {
+enum class Peek { data, closed, nothing, failed };
+/// What the socket holds right now, without taking it: one non-blocking recv(MSG_PEEK).
+Peek peek_socket(int fd) noexcept {
+  char c;
+  const ssize_t n = ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return Peek::data;
+  if (n == 0) return Peek::closed;  // FIN, nothing left to read
+  return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? Peek::nothing
+                                                                   : Peek::failed;  // ECONNRESET
+}
+}  // namespace
+
 bool TcpStream::input_pending() const noexcept {
   if (!s_) return false;
   if (s_->queued != 0) return true;
   if (s_->eof || s_->error) return false;
-  char c;
-  return ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+  return peek_socket(s_->fd) == Peek::data;
 }
 
 bool TcpStream::peer_gone() const noexcept {
   if (!s_) return true;
   if (s_->queued != 0) return false;
   if (s_->eof || s_->error) return true;
-  char c;
-  const ssize_t n = ::recv(s_->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n > 0) return false;
-  if (n == 0) return true;                                           // FIN, nothing left to read
-  return errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;  // e.g. ECONNRESET
+  const Peek p = peek_socket(s_->fd);
+  return p == Peek::closed || p == Peek::failed;
 }
 
 Result<void> TcpStream::shutdown_write() noexcept {

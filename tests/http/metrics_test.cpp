@@ -18,6 +18,7 @@
 #include "kio/http/metrics.hpp"
 #include "kio/http/server.hpp"
 #include "response_reader.hpp"
+#include "running_server.hpp"
 #include "test_client.hpp"
 
 namespace http = kio::http;
@@ -32,18 +33,10 @@ namespace {
 /// A Server with /, /echo and /metrics on a 2-worker runtime, run by a background thread.
 class Running {
  public:
-  Running() : server_(make_router(), options()) {
-    thread_ = std::thread([this] { result_ = rt_.block_on(server_.run()); });
-    for (int i = 0; i < 500 && server_.port() == 0; ++i)
-      std::this_thread::sleep_for(10ms);
-  }
-  ~Running() {
-    server_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return server_.port(); }
+  Running() : srv_({.workers = 2, .oversubscribe = true}, make_router(), options()) {}
+  std::uint16_t port() const { return srv_.port(); }
   /// A snapshot taken from this (non-worker) thread.
-  Snapshot snapshot() { return rt_.block_on(http::metrics_snapshot()); }
+  Snapshot snapshot() { return srv_.runtime().block_on(http::metrics_snapshot()); }
   /// Snapshots until `done(s)` or 5 s passed; returns the last one. Completions are counted when
   /// the server's core reaps them, which may be a moment after the client saw their effect.
   Snapshot snapshot_when(const std::function<bool(const Snapshot&)>& done) {
@@ -68,10 +61,7 @@ class Running {
     o.address = kio::net::Address::loopback_v4(0);
     return o;
   }
-  kio::Runtime rt_{kio::RuntimeOptions{.workers = 2, .oversubscribe = true}};
-  http::Server server_;
-  std::thread thread_;
-  kio::Result<void> result_ = std::errc::operation_in_progress;
+  http_test::RunningServer srv_;
 };
 
 TEST(HttpMetrics, CountsResponsesParseErrorsConnectionsAndBytesExactly) {

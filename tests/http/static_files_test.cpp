@@ -30,6 +30,7 @@
 #include "kio/http/server.hpp"
 #include "kio/http/static_files.hpp"
 #include "response_reader.hpp"
+#include "running_server.hpp"
 
 namespace http = kio::http;
 using http_test::parse_responses;
@@ -238,16 +239,8 @@ struct Tree {
 class Running {
  public:
   Running(const Tree& t, http::FileSend mode, std::chrono::milliseconds send_timeout = 30s)
-      : server_(make_router(t), options(mode, send_timeout)) {
-    thread_ = std::thread([this] { result_ = rt_.block_on(server_.run()); });
-    for (int i = 0; i < 500 && server_.port() == 0; ++i)
-      std::this_thread::sleep_for(10ms);
-  }
-  ~Running() {
-    server_.stop();
-    thread_.join();
-  }
-  std::uint16_t port() const { return server_.port(); }
+      : srv_({.workers = 1}, make_router(t), options(mode, send_timeout)) {}
+  std::uint16_t port() const { return srv_.port(); }
 
  private:
   static http::Router make_router(const Tree& t) {
@@ -265,10 +258,7 @@ class Running {
     o.send_timeout = send_timeout;
     return o;
   }
-  kio::Runtime rt_{kio::RuntimeOptions{.workers = 1}};
-  http::Server server_;
-  kio::Result<void> result_;
-  std::thread thread_;
+  http_test::RunningServer srv_;
 };
 
 std::string get(std::string_view target, std::string_view extra = "") {
