@@ -336,7 +336,9 @@ def measure_idle(args, name, cmd):
             s.recv(4096)
         if args.warm_bytes:
             warm_pools(srv.port, args.warm_bytes)
-        time.sleep(0.5)
+        # Every reading is taken 2 s after the last traffic: a kio core that idled for 1 s has
+        # given back what it cached (RuntimeOptions::idle_trim), before the baseline as after.
+        time.sleep(2.0)
         before = srv.rss_kib()
         client = subprocess.Popen(
             ["taskset", "-c", args.client_cpus, sys.executable, str(IDLE_CLIENT), "--port",
@@ -346,7 +348,7 @@ def measure_idle(args, name, cmd):
         if not line or line[0] != "ready":
             die(f"idle connection client failed against {name}")
         opened, failed = int(line[1]), int(line[2])
-        time.sleep(1.0)
+        time.sleep(2.0)
         after = srv.rss_kib()
 
         def ask(cmd):
@@ -371,7 +373,7 @@ def measure_idle(args, name, cmd):
             r["burst_requests"] = args.burst
             r["burst_seconds"] = round(time.monotonic() - t0, 1)
             r["burst_failed"] = int(reply[2]) if len(reply) > 2 else None
-            time.sleep(1.0)
+            time.sleep(2.0)  # idle again (see above)
             r["rss_after_burst_kib"] = srv.rss_kib()
             open_after = int(ask("check")[1])
             r["still_open_after_burst"] = open_after
