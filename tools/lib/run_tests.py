@@ -82,11 +82,11 @@ def suite_targets(bdir, suites):
 
 def build(name, cxx, opts, suites=None, background=False):
     """Configures and builds one configuration; returns its build directory, None on failure.
-    background: at the lowest CPU and I/O priority (nice 19, ionice idle), beside the previous
+    background: at the lowest CPU priority (nice 19), beside the previous
     configuration's tests, which then keep the CPUs whenever they want them."""
     bdir = Path(os.environ.get("KIO_BUILD_ROOT", ROOT / "build")) / name
     env = dict(os.environ, CXX=cxx)
-    low = ["nice", "-n", "19", "ionice", "-c", "3"] if background else []
+    low = ["nice", "-n", "19"] if background else []
     if not (bdir / "build.ninja").exists():
         r = subprocess.run(["meson", "setup", str(bdir), *opts], cwd=ROOT, env=env,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
