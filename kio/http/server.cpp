@@ -19,9 +19,9 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/detail/root_task.hpp"
 #include "kio/core/log.hpp"
 #include "kio/core/runtime.hpp"
-#include "kio/core/spawn.hpp"
 #include "kio/core/spawn_on.hpp"
 #include "kio/core/submit_to.hpp"
 #include "kio/core/timeout.hpp"
@@ -65,12 +65,21 @@ namespace {
 
 using Clock = kio::detail::Clock;
 
-Task<void> serve_connection(net::TcpStream stream, const Router* router, const ServerOptions* opts,
-                            ConnRegistry* registry, CancelToken force) {
-  Connection<net::TcpStream> conn(stream, *router, *opts, *registry);
-  // Not under the runtime's shutdown token: a stop is graceful (ConnRegistry::stop), and only
-  // the drain deadline cancels a connection outright.
-  co_await with_cancel(force, conn.run());
+/// One connection's task tree, started on the accepting core. It is a root itself (what
+/// kio::spawn would wrap in a second frame), so an idle connection holds two frames: this one,
+/// with the stream and the Connection, and Connection::run()'s.
+kio::detail::RootTask serve_connection(net::TcpStream stream, const ServerShared* sh,
+                                       CoreState* cs) {
+  Connection<net::TcpStream> conn(stream, sh->router, sh->options, cs->registry);
+  try {
+    // Not under the runtime's shutdown token: a stop is graceful (ConnRegistry::stop), and only
+    // the drain deadline cancels a connection outright.
+    co_await with_cancel(cs->force.token(), conn.run());
+  } catch (const std::exception& e) {  // run() handles everything but an allocation failure
+    kio::detail::log_task_exception(e.what());
+  } catch (...) {
+    kio::detail::log_task_exception(nullptr);
+  }
 }
 
 /// Runs on core `c`: stop accepting, close idle connections, let busy ones finish.
@@ -147,6 +156,7 @@ Task<void> drain(CoreState& cs, const ServerOptions& opts) {
 /// Core `c`'s accept loop; reports to the home core when all its connections are gone.
 Task<void> serve_core(std::shared_ptr<ServerShared> sh, unsigned c, unsigned home) {
   CoreState& cs = *sh->cores[c];
+  kio::detail::Executor& ex = kio::detail::this_executor("kio::http::Server");
   if (sh->stopping.load()) cs.stop_requested = true;
   {
     CancelSource stop(co_await this_cancel_token());  // the runtime's shutdown token
@@ -158,8 +168,7 @@ Task<void> serve_core(std::shared_ptr<ServerShared> sh, unsigned c, unsigned hom
           kio::log_error("http server: accepting stopped: {}", s.error().message());
         break;
       }
-      kio::spawn(serve_connection(std::move(*s), &sh->router, &sh->options, &cs.registry,
-                                  cs.force.token()));
+      serve_connection(std::move(*s), sh.get(), &cs).start_on(ex);
     }
     cs.accept_cancel = nullptr;
   }

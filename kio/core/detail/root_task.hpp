@@ -10,6 +10,8 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <new>
+#include <type_traits>
 #include <utility>
 
 #include "kio/core/detail/executor.hpp"
@@ -24,14 +26,23 @@ class [[nodiscard]] RootTask {
     RootNode node;
     Executor* owner = nullptr;
     /// Carries the frame to another core: from a non-worker thread (Injected) or from a worker
-    /// through the cross-core rings (Message). Either way it is started on arrival.
+    /// through the cross-core rings (Message). Either way it is started on arrival. A frame
+    /// travels at most once and one way, so the two share their storage (constructed by
+    /// launch_on or release_as_message; both are trivially destructible).
     struct LaunchNode : Injected {
       Executor* target = nullptr;
       promise_type* self = nullptr;
-    } launch;
+    };
     struct MailNode : Message {
       promise_type* self = nullptr;
-    } mail;
+    };
+    union Transit {
+      Transit() noexcept {}
+      LaunchNode launch;
+      MailNode mail;
+    } via;
+    static_assert(std::is_trivially_destructible_v<LaunchNode> &&
+                  std::is_trivially_destructible_v<MailNode>);
     void (*on_exit)(void* ctx) noexcept = nullptr;  // runs last, when the frame goes away
     void* exit_ctx = nullptr;
 
@@ -62,14 +73,15 @@ class [[nodiscard]] RootTask {
   /// when the target has already shut down.
   bool launch_on(Executor& target) && {
     promise_type& p = h_.promise();
-    p.launch.target = &target;
-    p.launch.self = &p;
-    p.launch.run = [](Injected* n, bool stopped) noexcept {
+    auto& launch = *::new (&p.via.launch) promise_type::LaunchNode{};
+    launch.target = &target;
+    launch.self = &p;
+    launch.run = [](Injected* n, bool stopped) noexcept {
       auto* l = static_cast<typename promise_type::LaunchNode*>(n);
       RootTask r(handle_type::from_promise(*l->self));
       if (!stopped) std::move(r).start_on(*l->target);
     };
-    if (!target.inject(&p.launch)) return false;
+    if (!target.inject(&launch)) return false;
     h_ = {};
     return true;
   }
@@ -78,17 +90,18 @@ class [[nodiscard]] RootTask {
   /// a worker). The message owns the frame from now on.
   Message* release_as_message() noexcept {
     promise_type& p = h_.promise();
-    p.mail.self = &p;
-    p.mail.handle = [](Message* m, Executor& here, bool stopped) noexcept {
+    auto& mail = *::new (&p.via.mail) promise_type::MailNode{};
+    mail.self = &p;
+    mail.handle = [](Message* m, Executor& here, bool stopped) noexcept {
       RootTask r(
           handle_type::from_promise(*static_cast<typename promise_type::MailNode*>(m)->self));
       if (!stopped) std::move(r).start_on(here);
     };
-    p.mail.discard = [](Message* m) noexcept {
+    mail.discard = [](Message* m) noexcept {
       handle_type::from_promise(*static_cast<typename promise_type::MailNode*>(m)->self).destroy();
     };
     h_ = {};
-    return &p.mail;
+    return &mail;
   }
 
   /// Hands the frame to `ex` (call on ex's thread): registered as a root, queued to run.

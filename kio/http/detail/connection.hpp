@@ -41,7 +41,8 @@
 // Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
 // shutdown) ends every wait; the connection then closes without answering.
 // Memory: an idle connection (waiting for a request with nothing buffered) holds no parser, no
-// output and no receive buffer: its per-request state (ConnWork) comes from the core's pool when
+// output, no receive buffer and no serve() frame (run() awaits the idle receive itself, under
+// its own token switched to the wait scope; serve() runs only while bytes are in hand): its per-request state (ConnWork) comes from the core's pool when
 // bytes arrive and goes back when the connection goes idle, its buffers shrunk to a small bound
 // (a burst of pipelined requests leaves nothing behind). While busy, the carry buffer holds at
 // most one unfinished request, which the parser's limits bound.
@@ -70,6 +71,7 @@
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/await_traits.hpp"
 #include "kio/core/detail/idle_trim.hpp"
+#include "kio/core/detail/own_token.hpp"
 #include "kio/core/result.hpp"
 #include "kio/core/task.hpp"
 #include "kio/core/timeout.hpp"
@@ -139,6 +141,9 @@ struct ConnWork {
   std::vector<Response> held;  // responses whose bodies are sent in place
   std::vector<iovec> iov;
   std::vector<char> carry;  // an unfinished request's bytes, when one straddles receives
+  std::string_view date;    // the Date line of the batch at hand (date.hpp)
+  kio::detail::Clock::time_point head_deadline{};     // of the request the carry holds
+  kio::detail::Clock::time_point request_deadline{};  // of the request the carry holds
   bool continue_sent = false;
   ConnWork* next_free = nullptr;
   RequestParser parser;  // last: the header array
@@ -189,6 +194,7 @@ class WorkPool {
     if (w->held.capacity() > vector_keep_entries) decltype(w->held)().swap(w->held);
     if (w->iov.capacity() > vector_keep_entries) decltype(w->iov)().swap(w->iov);
     w->continue_sent = false;
+    w->date = {};
     if (count_ >= work_pool_limit) {
       delete w;
       return;
@@ -228,6 +234,7 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
   ~Connection() {
     if (work_) release_work();
+    if (registered_) registry_.remove(&node_);
   }
 
   /// Serves until the peer leaves, an error or timeout, `Connection: close`, or a stop. Never
@@ -248,6 +255,7 @@ class Connection {
     linger,      // a final response went out: half-close, drain, close
     answer_408,  // a request timed out half-way: answer 408, then linger
     more,        // a deadline or stop ended a wait just as bytes arrived: serve on, fresh scope
+    idle,        // (serve() only) nothing pending: run() waits for the next request
   };
 
   /// One receive batch being parsed and answered.
@@ -267,7 +275,11 @@ class Connection {
   void take_work() { work_ = work_pool().take(opts_.limits); }
   void release_work() noexcept { work_pool().give_back(std::exchange(work_, nullptr)); }
 
-  Task<Ending> serve();
+  /// Answers `first` (received while idle; nullptr: go on with the request the carry holds) and
+  /// what follows it until the connection is idle again or must end.
+  Task<Ending> serve(Buffer* first);
+  /// What run() still owes the peer after `ending` (Ending::more counts as close), then close.
+  Task<void> finish(Ending ending);
   bool process(Batch& b);
   Task<void> run_async(Batch& b);
   void finish_request(Batch& b, std::size_t consumed) noexcept {
@@ -314,12 +326,10 @@ class Connection {
   const ServerOptions& opts_;
   ConnRegistry& registry_;
   ConnNode node_;
-  ConnWork* work_ = nullptr;  // busy only (see ConnWork)
-  std::string_view date_;
-  Clock::time_point head_deadline_{};
-  Clock::time_point request_deadline_{};
+  ConnWork* work_ = nullptr;       // busy only (see ConnWork)
   bool more_follows_ = false;      // under a stop: a complete request follows the one at hand
   bool input_waiting_ = false;     // serve() ended with Ending::more on an idle connection
+  bool registered_ = false;        // in registry_ (run() started)
   CancelToken outer_;              // the caller's token (runtime shutdown)
   CancelSource* waits_ = nullptr;  // cancels serve()'s current wait (timer, stop)
   WaitTimer timer_;
@@ -329,25 +339,56 @@ class Connection {
 template <class Stream>
   requires HttpStream<Stream>
 Task<void> Connection<Stream>::run() {
-  registry_.add(&node_);
-  struct Unregister {
-    ConnRegistry& r;
-    ConnNode* n;
-    ~Unregister() { r.remove(n); }
-  } unregister{registry_, &node_};
+  registry_.add(&node_);  // removed by the destructor (also when a teardown destroys the frames)
+  registered_ = true;
 
-  // serve() runs under `waits`: the wait timer and a graceful stop cancel it to end a wait. What
+  // Waits run under `waits`: the wait timer and a graceful stop cancel it to end a wait. What
   // follows (408, lingering) runs under the outer token again, so only shutdown cancels it.
+  // The idle wait is awaited right here, under run()'s own token switched to `waits`: an idle
+  // connection holds this frame and no other (serve()'s larger one exists only while a request
+  // is received or answered).
   outer_ = co_await this_cancel_token();
   Ending ending;
   do {
     CancelSource waits(outer_);
     waits_ = &waits;
-    ending = co_await with_cancel(waits.token(), serve());
+    co_await kio::detail::set_own_token(waits.token());
+    do {
+      Result<Buffer> got{std::error_code{}};  // no lease: a request is half-way (Ending::more)
+      if (!work_ || work_->carry.empty()) {
+        ending = Ending::close;
+        if (work_) release_work();  // nothing pending: hold no per-request state meanwhile
+        // (A request that arrived as a stop ended the last wait is still served, and so is one
+        // already waiting on a connection accepted just before the stop.)
+        if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending())
+          break;
+        node_.idle = &waits;
+        timer_.arm(Clock::now() + opts_.idle_timeout, waits);
+        got = co_await stream_.recv();
+        timer_.disarm();
+        node_.idle = nullptr;
+        if (!got || got->size() == 0) {  // an error, or the peer's orderly shutdown
+          if (!got && waits.cancelled() && !outer_.cancelled() && input_pending()) {
+            input_waiting_ = true;  // the next request arrived as the deadline or a stop hit
+            ending = Ending::more;
+          }
+          break;
+        }
+      }
+      ending = co_await serve(got ? &*got : nullptr);
+    } while (ending == Ending::idle);
+    co_await kio::detail::set_own_token(outer_);
     timer_.disarm();
     waits_ = nullptr;
   } while (ending == Ending::more && !outer_.cancelled());
-  if (ending == Ending::more) ending = Ending::close;
+  co_await finish(ending);
+  registry_.remove(&node_);  // the connection is gone (and drain() may wake)
+  registered_ = false;
+}
+
+template <class Stream>
+  requires HttpStream<Stream>
+Task<void> Connection<Stream>::finish(Ending ending) {
   if (ending == Ending::answer_408) {
     append_error(Status::request_timeout);
     ending = (co_await send_output()) ? Ending::linger : Ending::close;
@@ -361,40 +402,29 @@ Task<void> Connection<Stream>::run() {
 
 template <class Stream>
   requires HttpStream<Stream>
-Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
+Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* first) {
   for (;;) {
-    // ---- receive: idle (a stop may end it), or in the middle of a request (deadline: 408)
-    const bool idle = work_ == nullptr || work_->carry.empty();
-    if (idle && work_) release_work();  // nothing pending: hold no per-request state meanwhile
+    // ---- the first batch came from run()'s idle wait; later ones finish a request half-way
+    // (its deadline: 408). Nothing pending any more: idle again, back to run().
+    const bool idle = first != nullptr;
+    Result<Buffer> got{std::error_code{}};  // holds the lease until the batch is sent
     const Clock::time_point now = Clock::now();
     if (idle) {
-      // (A request that arrived as a stop ended the last wait is still served, and so is one
-      // already waiting on a connection accepted just before the stop.)
-      if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending())
-        co_return Ending::close;
-      node_.idle = waits_;
-      timer_.arm(now + opts_.idle_timeout, *waits_);
+      got = std::move(*std::exchange(first, nullptr));
     } else {
+      if (work_ == nullptr || work_->carry.empty()) co_return Ending::idle;
       // In the middle of a request: see TcpStream::peer_gone() (a reset arriving with the bytes
       // just received may not end the receive; without this the request timeout would).
       if (peer_gone()) co_return Ending::close;
       if (work_->parser.head_complete())
-        timer_.arm(std::min(now + opts_.body_timeout, request_deadline_), *waits_);
+        timer_.arm(std::min(now + opts_.body_timeout, work_->request_deadline), *waits_);
       else
-        timer_.arm(std::min(head_deadline_, request_deadline_), *waits_);
+        timer_.arm(std::min(work_->head_deadline, work_->request_deadline), *waits_);
+      got = co_await stream_.recv();
+      timer_.disarm();
+      if (!got) co_return timer_.expired() ? Ending::answer_408 : Ending::close;
+      if (got->size() == 0) co_return Ending::close;  // orderly shutdown by the peer
     }
-    Result<Buffer> got = co_await stream_.recv();  // holds the lease until the batch is sent
-    timer_.disarm();
-    node_.idle = nullptr;
-    if (!got) {
-      if (idle && waits_->cancelled() && !outer_.cancelled() && input_pending()) {
-        input_waiting_ = true;  // the next request arrived as the deadline or a stop hit
-        co_return Ending::more;
-      }
-      co_return (!idle && timer_.expired()) ? Ending::answer_408 : Ending::close;
-    }
-    if (got->size() == 0) co_return Ending::close;  // orderly shutdown by the peer
-
     // ---- parse and dispatch every complete request of the batch
     if (!work_) take_work();
     Batch b;
@@ -403,7 +433,7 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve() {
       work_->carry.insert(work_->carry.end(), b.data.begin(), b.data.end());
       b.data = std::span<char>(work_->carry);
     }
-    date_ = date_cache().line();
+    work_->date = date_cache().line();
     while (process(b))
       co_await run_async(b);
 
@@ -555,12 +585,12 @@ bool Connection<Stream>::append_fixed(const Request& req, const FixedResponse& f
   count_response(f.response.status());  // metrics
   ConnWork& w = *work_;
   const bool inline_body = f.body.size() <= inline_body_limit;
-  const std::size_t head = f.before_date.size() + date_.size() + f.after_date.size();
+  const std::size_t head = f.before_date.size() + w.date.size() + f.after_date.size();
   char* p = w.out.extend(head + (inline_body ? f.body.size() : 0));
   std::memcpy(p, f.before_date.data(), f.before_date.size());
   p += f.before_date.size();
-  std::memcpy(p, date_.data(), date_.size());
-  p += date_.size();
+  std::memcpy(p, w.date.data(), w.date.size());
+  p += w.date.size();
   std::memcpy(p, f.after_date.data(), f.after_date.size());
   p += f.after_date.size();
   if (inline_body) {
@@ -584,7 +614,7 @@ bool Connection<Stream>::append_response(const Request& req, Response&& resp,
   HeadOptions ho;
   ho.keep_alive = keep;
   ho.http10 = req.version_minor == 0;
-  ho.date_line = date_;
+  ho.date_line = work_->date;
   ho.extra_lines = extra;
   if (resp.has_file_body()) [[unlikely]] {
     const std::uint64_t length = resp.file_body().length();
@@ -617,7 +647,7 @@ void Connection<Stream>::append_error(Status s) {
   resp.text_body(std::string(reason_phrase(s)) + "\n");
   HeadOptions ho;
   ho.keep_alive = false;
-  ho.date_line = date_.empty() ? date_cache().line() : date_;
+  ho.date_line = work_->date.empty() ? date_cache().line() : work_->date;
   append_head(work_->out, resp, resp.body().size(), ho);
   work_->out.append(resp.body());
 }
@@ -700,8 +730,8 @@ template <class Stream>
 void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off, bool idle) {
   if (off < data.size() && (idle || off > 0)) {
     const Clock::time_point first_byte = Clock::now();
-    head_deadline_ = first_byte + opts_.header_timeout;
-    request_deadline_ = first_byte + opts_.request_timeout;
+    work_->head_deadline = first_byte + opts_.header_timeout;
+    work_->request_deadline = first_byte + opts_.request_timeout;
   }
   std::vector<char>& carry = work_->carry;
   if (data.data() == carry.data()) {
