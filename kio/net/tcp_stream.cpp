@@ -70,11 +70,16 @@ void RecvAwaiter::on_cancel(void* p) noexcept {
   s->ex.schedule(self->w_.handle);
 }
 
-Result<RecvBuffer> RecvAwaiter::await_resume() noexcept {
+std::error_code RecvAwaiter::wait_result() noexcept {
   w_.state = nullptr;
   if (ec_) return ec_;
-  if (w_.closed) return std::errc::bad_file_descriptor;
-  if (w_.canceled) return std::errc::operation_canceled;
+  if (w_.closed) return std::make_error_code(std::errc::bad_file_descriptor);
+  if (w_.canceled) return std::make_error_code(std::errc::operation_canceled);
+  return {};
+}
+
+Result<RecvBuffer> RecvAwaiter::await_resume() noexcept {
+  if (std::error_code ec = wait_result()) return ec;
   return take_lease(s_);
 }
 

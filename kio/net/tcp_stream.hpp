@@ -78,6 +78,8 @@ class [[nodiscard]] RecvAwaiter {
     return suspend(h, kio::detail::token_of(h));
   }
   Result<RecvBuffer> await_resume() noexcept;
+  /// How the wait ended, without taking the received bytes (ReadableAwaiter's result).
+  std::error_code wait_result() noexcept;
 
  private:
   bool suspend(std::coroutine_handle<> h, CancelToken token) noexcept;
@@ -85,6 +87,31 @@ class [[nodiscard]] RecvAwaiter {
   detail::StreamState* s_;
   detail::RecvWaiter w_;
   std::error_code ec_;
+};
+
+/// co_await stream.readable() -> Result<void>: received bytes, end of stream or a receive error
+/// are waiting (the next recv() returns at once and reports which); nothing is taken. Errors:
+/// operation_canceled, bad_file_descriptor (the stream is closed), a receive-buffer setup error.
+/// Same rules as RecvAwaiter (it is one, that stops short of taking the lease).
+class [[nodiscard]] ReadableAwaiter {
+ public:
+  explicit ReadableAwaiter(detail::StreamState* s) noexcept : r_(s) {}
+  /// Moving is allowed only before the awaiter is awaited.
+  ReadableAwaiter(ReadableAwaiter&& o) noexcept : r_(std::move(o.r_)) {}
+  ReadableAwaiter& operator=(ReadableAwaiter&&) = delete;
+
+  bool await_ready() noexcept { return r_.await_ready(); }
+  template <class P>
+  bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    return r_.await_suspend(h);
+  }
+  Result<void> await_resume() noexcept {
+    if (std::error_code ec = r_.wait_result()) return ec;
+    return {};
+  }
+
+ private:
+  RecvAwaiter r_;
 };
 
 /// co_await stream.recv(buf) -> Result<std::size_t> (0 at end of stream).
@@ -163,6 +190,9 @@ class TcpStream {
 
   /// The next received bytes as a lease on a ring buffer; empty at end of stream.
   RecvAwaiter recv() noexcept { return RecvAwaiter(s_); }
+  /// Waits until recv() would return at once (bytes, end of stream or an error), taking nothing:
+  /// a task can wait for input without holding a buffer or the frame that would process it.
+  ReadableAwaiter readable() noexcept { return ReadableAwaiter(s_); }
   /// Receives into `buf`: the byte count, 0 at end of stream.
   RecvIntoAwaiter recv(std::span<std::byte> buf) noexcept { return RecvIntoAwaiter(s_, buf); }
 

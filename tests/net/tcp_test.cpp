@@ -1,7 +1,7 @@
 // Description: TcpListener and TcpStream on one or two cores over loopback: echo of 1 B..4 MiB
 // with partial sends, leased and caller-buffer receives, vectored send_all, half-close, peer
-// reset, connect refused and timeout, IPv6, cancelled receives, input_pending, closing with a
-// receive armed.
+// reset, connect refused and timeout, IPv6, cancelled receives, input_pending, readable, closing
+// with a receive armed.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -354,6 +354,45 @@ TEST(Tcp, InputPendingSeesUnreadAndQueuedBytesButNotEndOfStream) {
     auto r3 = co_await s.recv();
     CO_ASSERT(r3 && r3->empty());
     EXPECT_FALSE(s.input_pending());
+  };
+  rt.block_on(body());
+}
+
+TEST(Tcp, ReadableWaitsForInputWithoutTakingIt) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
+  auto body = []() -> Task<void> {
+    auto p = co_await nettest::connected_pair();
+    CO_ASSERT(p, p.error().message());
+    auto& [c, s] = *p;
+    // Nothing sent: the wait ends only by its deadline, and nothing is lost by that.
+    auto r1 = co_await kio::timeout(20ms, s.readable());
+    CO_ASSERT(!r1);
+    EXPECT_EQ(r1.error(), std::errc::timed_out);
+    CO_ASSERT(co_await c.send_all(std::string_view("abc")));
+    auto r2 = co_await s.readable();
+    CO_ASSERT(r2, r2.error().message());
+    EXPECT_TRUE(s.input_pending());
+    // Readable again at once (nothing was taken); the bytes come with the next receive.
+    CO_ASSERT(co_await s.readable());
+    auto r3 = co_await s.recv();
+    CO_ASSERT(r3, r3.error().message());
+    EXPECT_EQ(r3->view(), "abc");
+    // End of stream makes the stream readable too: recv() then reports it.
+    CO_ASSERT(c.shutdown_write());
+    CO_ASSERT(co_await s.readable());
+    auto r4 = co_await s.recv();
+    CO_ASSERT(r4 && r4->empty());
+    // A cancelled token does not wait; a closed stream is bad_file_descriptor.
+    kio::CancelSource src;
+    src.request_cancel();
+    TcpStream idle = std::move(c);
+    auto r5 = co_await kio::with_cancel(src.token(), idle.readable());
+    CO_ASSERT(!r5);
+    EXPECT_EQ(r5.error(), std::errc::operation_canceled);
+    (void)co_await idle.close();
+    auto r6 = co_await idle.readable();
+    CO_ASSERT(!r6);
+    EXPECT_EQ(r6.error(), std::errc::bad_file_descriptor);
   };
   rt.block_on(body());
 }

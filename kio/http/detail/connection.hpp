@@ -19,6 +19,8 @@
 //   co_await s.close()               -> anything
 //   s.input_pending()  (optional)    -> bool: received bytes are waiting (see "Closing races")
 //   s.peer_gone()      (optional)    -> bool: the peer reset or closed, nothing left to read
+//   co_await s.readable() (optional) -> Result<void>: recv() would return at once (the idle wait
+//                                       then holds no buffer; without it, run() awaits recv())
 // Timeouts: the header section must be complete within header_timeout of its first byte
 // (slowloris), each body read within body_timeout and the whole request within request_timeout
 // of its first byte (slow bodies), an idle keep-alive connection lives idle_timeout, a send may
@@ -41,8 +43,9 @@
 // Runs on: the core that accepted the connection. Cancellation: the ambient token (runtime
 // shutdown) ends every wait; the connection then closes without answering.
 // Memory: an idle connection (waiting for a request with nothing buffered) holds no parser, no
-// output, no receive buffer and no serve() frame (run() awaits the idle receive itself, under
-// its own token switched to the wait scope; serve() runs only while bytes are in hand): its per-request state (ConnWork) comes from the core's pool when
+// output, no receive buffer and no serve() frame (run() awaits the idle wait itself, under its
+// own token switched to the wait scope, with s.readable() when the stream has it; serve() runs
+// only while bytes are in hand): its per-request state (ConnWork) comes from the core's pool when
 // bytes arrive and goes back when the connection goes idle, its buffers shrunk to a small bound
 // (a burst of pipelined requests leaves nothing behind). While busy, the carry buffer holds at
 // most one unfinished request, which the parser's limits bound.
@@ -277,7 +280,15 @@ class Connection {
 
   /// Answers `first` (received while idle; nullptr: go on with the request the carry holds) and
   /// what follows it until the connection is idle again or must end.
-  Task<Ending> serve(Buffer* first);
+  /// (`ready`: nothing received yet, but the stream is readable; receive that as `first`.)
+  Task<Ending> serve(Buffer* first, bool ready = false);
+  /// The idle wait failed: the next request arrived as the deadline or a stop hit (serve it in
+  /// a fresh scope), or the connection is done.
+  Ending idle_wait_ended(const CancelSource& waits) {
+    if (!waits.cancelled() || outer_.cancelled() || !input_pending()) return Ending::close;
+    input_waiting_ = true;
+    return Ending::more;
+  }
   /// What run() still owes the peer after `ending` (Ending::more counts as close), then close.
   Task<void> finish(Ending ending);
   bool process(Batch& b);
@@ -354,28 +365,37 @@ Task<void> Connection<Stream>::run() {
     waits_ = &waits;
     co_await kio::detail::set_own_token(waits.token());
     do {
-      Result<Buffer> got{std::error_code{}};  // no lease: a request is half-way (Ending::more)
-      if (!work_ || work_->carry.empty()) {
-        ending = Ending::close;
-        if (work_) release_work();  // nothing pending: hold no per-request state meanwhile
-        // (A request that arrived as a stop ended the last wait is still served, and so is one
-        // already waiting on a connection accepted just before the stop.)
-        if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending())
+      if (work_ && !work_->carry.empty()) {  // a request is half-way (after Ending::more)
+        ending = co_await serve(nullptr);
+        continue;
+      }
+      ending = Ending::close;
+      if (work_) release_work();  // nothing pending: hold no per-request state meanwhile
+      // (A request that arrived as a stop ended the last wait is still served, and so is one
+      // already waiting on a connection accepted just before the stop.)
+      if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending()) break;
+      node_.idle = &waits;
+      timer_.arm(Clock::now() + opts_.idle_timeout, waits);
+      if constexpr (requires { stream_.readable(); }) {
+        // Nothing is taken here, so this frame holds no lease or result: serve() receives.
+        Result<void> ready = co_await stream_.readable();
+        timer_.disarm();
+        node_.idle = nullptr;
+        if (!ready) {
+          ending = idle_wait_ended(waits);
           break;
-        node_.idle = &waits;
-        timer_.arm(Clock::now() + opts_.idle_timeout, waits);
-        got = co_await stream_.recv();
+        }
+        ending = co_await serve(nullptr, true);
+      } else {
+        Result<Buffer> got = co_await stream_.recv();
         timer_.disarm();
         node_.idle = nullptr;
         if (!got || got->size() == 0) {  // an error, or the peer's orderly shutdown
-          if (!got && waits.cancelled() && !outer_.cancelled() && input_pending()) {
-            input_waiting_ = true;  // the next request arrived as the deadline or a stop hit
-            ending = Ending::more;
-          }
+          if (!got) ending = idle_wait_ended(waits);
           break;
         }
+        ending = co_await serve(&*got);
       }
-      ending = co_await serve(got ? &*got : nullptr);
     } while (ending == Ending::idle);
     co_await kio::detail::set_own_token(outer_);
     timer_.disarm();
@@ -402,28 +422,32 @@ Task<void> Connection<Stream>::finish(Ending ending) {
 
 template <class Stream>
   requires HttpStream<Stream>
-Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* first) {
+Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* first, bool ready) {
   for (;;) {
     // ---- the first batch came from run()'s idle wait; later ones finish a request half-way
     // (its deadline: 408). Nothing pending any more: idle again, back to run().
-    const bool idle = first != nullptr;
+    const bool idle = first != nullptr || ready;
     Result<Buffer> got{std::error_code{}};  // holds the lease until the batch is sent
     const Clock::time_point now = Clock::now();
-    if (idle) {
+    if (first) {
       got = std::move(*std::exchange(first, nullptr));
     } else {
-      if (work_ == nullptr || work_->carry.empty()) co_return Ending::idle;
-      // In the middle of a request: see TcpStream::peer_gone() (a reset arriving with the bytes
-      // just received may not end the receive; without this the request timeout would).
-      if (peer_gone()) co_return Ending::close;
-      if (work_->parser.head_complete())
-        timer_.arm(std::min(now + opts_.body_timeout, work_->request_deadline), *waits_);
-      else
-        timer_.arm(std::min(work_->head_deadline, work_->request_deadline), *waits_);
+      if (!ready) {  // (ready: readable() said the receive returns at once; no deadline)
+        if (work_ == nullptr || work_->carry.empty()) co_return Ending::idle;
+        // In the middle of a request: see TcpStream::peer_gone() (a reset arriving with the
+        // bytes just received may not end the receive; without this the request timeout would).
+        if (peer_gone()) co_return Ending::close;
+        if (work_->parser.head_complete())
+          timer_.arm(std::min(now + opts_.body_timeout, work_->request_deadline), *waits_);
+        else
+          timer_.arm(std::min(work_->head_deadline, work_->request_deadline), *waits_);
+      }
       got = co_await stream_.recv();
-      timer_.disarm();
-      if (!got) co_return timer_.expired() ? Ending::answer_408 : Ending::close;
-      if (got->size() == 0) co_return Ending::close;  // orderly shutdown by the peer
+      if (!std::exchange(ready, false)) {
+        timer_.disarm();
+        if (!got) co_return timer_.expired() ? Ending::answer_408 : Ending::close;
+      }
+      if (!got || got->size() == 0) co_return Ending::close;  // an error, or end of stream
     }
     // ---- parse and dispatch every complete request of the batch
     if (!work_) take_work();
