@@ -32,6 +32,12 @@
 
 namespace kio {
 
+namespace detail {
+/// Success, as a value to copy into a member's initializer: std::error_code's default constructor
+/// calls into the C++ library (system_category()) every time, which shows on hot paths.
+inline const std::error_code no_error{};
+}  // namespace detail
+
 /// An errno value as a kio error code (generic category). Takes the *negative* errno found in a
 /// CQE's `res` (`errno_code(cqe->res)`); for errno itself write `errno_code(-errno)`.
 inline std::error_code errno_code(int negative_errno) noexcept {

@@ -64,7 +64,7 @@ class Result {
     if (!value_) throw std::system_error(ec_);
   }
   std::optional<T> value_;
-  std::error_code ec_;
+  std::error_code ec_ = detail::no_error;
 };
 
 template <>
@@ -83,7 +83,7 @@ class Result<void> {
   }
 
  private:
-  std::error_code ec_;
+  std::error_code ec_ = detail::no_error;
 };
 
 template <class T>

@@ -64,7 +64,7 @@ class [[nodiscard]] SleepAwaiter : detail::TimerNode {
   detail::Executor* ex_ = nullptr;
   std::coroutine_handle<> waiter_;
   CancelRegistration reg_;
-  std::error_code ec_;
+  std::error_code ec_ = detail::no_error;
 };
 
 template <class Clock, class Duration>

@@ -11,7 +11,8 @@
 // observe that token (see cancel.hpp).
 // Lifetime: frames come from a per-thread recycling pool (zero malloc in steady state). A started
 // task can only be destroyed after it finished: it is started only by being awaited (its awaiter
-// is suspended until it completes) or by the runtime (spawn/block_on), which owns it. When a
+// is suspended until it completes), by the runtime (spawn/block_on), or by a scope that owns it
+// and learns of its end through a FinalHook (kio::di's Context::spawn); each owns it. When a
 // runtime stops, it first cancels every in-flight I/O and waits for the kernel's completions, and
 // only then destroys frames that are still suspended. Destroying an unstarted task is fine.
 // Errors: an exception escaping the body is rethrown from the `co_await`.
@@ -19,6 +20,7 @@
 
 #include <cassert>
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <type_traits>
 #include <utility>
@@ -32,6 +34,30 @@ template <class T = void>
 class Task;
 
 namespace detail {
+
+/// A continuation that is not a coroutine: a task handed to a scope that owns it without awaiting
+/// it (kio::di's TaskScope) ends by calling its hook instead of resuming an awaiter, so the scope
+/// needs no wrapper coroutine of its own. The hook is stored in `PromiseBase::continuation` with
+/// its low bit set; a real continuation is a frame address, never odd.
+/// Lifetime: the hook must outlive the task; `done` may destroy the task's frame.
+struct FinalHook {
+  /// The task finished and is suspended at its final point; returns what to resume next.
+  std::coroutine_handle<> (*done)(FinalHook* self, std::coroutine_handle<> task) noexcept;
+  /// The task's body threw (called from its unhandled_exception, before `done`).
+  void (*failed)(FinalHook* self, std::exception_ptr e) noexcept;
+};
+static_assert(alignof(FinalHook) >= 2);
+
+/// `hook` as a continuation (see FinalHook).
+inline std::coroutine_handle<> hook_continuation(FinalHook* hook) noexcept {
+  return std::coroutine_handle<>::from_address(
+      reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(hook) | 1));
+}
+/// The hook a continuation stands for, or nullptr when it is a coroutine (or empty).
+inline FinalHook* final_hook(std::coroutine_handle<> c) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(c.address());
+  return (a & 1) ? reinterpret_cast<FinalHook*>(a - 1) : nullptr;
+}
 
 /// State shared by every kio promise: continuation, ambient cancel token, pooled frames.
 struct PromiseBase {
@@ -48,6 +74,8 @@ struct PromiseBase {
     template <class P>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> h) const noexcept {
       std::coroutine_handle<> c = h.promise().continuation;
+      if (FinalHook* hook = final_hook(c)) [[unlikely]]
+        return hook->done(hook, h);
       return c ? c : std::noop_coroutine();
     }
     void await_resume() const noexcept {}
@@ -77,6 +105,8 @@ struct TaskPromise : PromiseBase {
   }
   Task<T> get_return_object() noexcept;
   void unhandled_exception() noexcept {
+    if (FinalHook* hook = final_hook(continuation)) [[unlikely]]
+      return hook->failed(hook, std::current_exception());
     ::new (&exception_) std::exception_ptr(std::current_exception());
     state_ = State::exception;
   }
@@ -104,7 +134,11 @@ struct TaskPromise : PromiseBase {
 template <>
 struct TaskPromise<void> : PromiseBase {
   Task<void> get_return_object() noexcept;
-  void unhandled_exception() noexcept { exception_ = std::current_exception(); }
+  void unhandled_exception() noexcept {
+    if (FinalHook* hook = final_hook(continuation)) [[unlikely]]
+      return hook->failed(hook, std::current_exception());
+    exception_ = std::current_exception();
+  }
   void return_void() const noexcept {}
   void take() {
     if (exception_) std::rethrow_exception(exception_);

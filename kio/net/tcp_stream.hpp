@@ -86,7 +86,7 @@ class [[nodiscard]] RecvAwaiter {
   static void on_cancel(void* self) noexcept;
   detail::StreamState* s_;
   detail::RecvWaiter w_;
-  std::error_code ec_;
+  std::error_code ec_ = kio::detail::no_error;
 };
 
 /// co_await stream.readable() -> Result<void>: received bytes, end of stream or a receive error
@@ -151,7 +151,7 @@ class [[nodiscard]] RecvIntoAwaiter : kio::detail::IoOpBase {
   std::span<std::byte> buf_;
   detail::RecvWaiter w_;
   detail::DirectRecv d_;
-  std::error_code ec_;
+  std::error_code ec_ = kio::detail::no_error;
   Mode mode_ = Mode::ready;
 };
 

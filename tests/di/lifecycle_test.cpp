@@ -13,6 +13,8 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include "co_assert.hpp"
@@ -334,6 +336,55 @@ TEST(Lifecycle, ContextTasksAreCancelledAndJoinedBeforeStop) {
     co_await reg.stop();
     EXPECT_EQ(g_log, (std::vector<std::string>{"task ended", "stop() with 0 tasks", "destroyed"}));
   }());
+}
+
+// A task that throws is logged with the service's name (a cancellation is not); its siblings run
+// on, and the service's tasks still count down to zero (each child ends exactly once).
+std::vector<std::string> g_lines;
+void capture_line(kio::LogLevel, std::string_view line) noexcept {
+  g_lines.emplace_back(line);
+}
+
+struct Thrower {
+  explicit Thrower(di::Context& c) : ctx(c) {}
+  void start() {
+    ctx.spawn([]() -> kio::Task<void> {
+      throw std::runtime_error("boom");
+      co_return;
+    }());
+    ctx.spawn([]() -> kio::Task<int> {
+      throw std::system_error(std::make_error_code(std::errc::operation_canceled));
+      co_return 1;
+    }());
+    ctx.spawn([](Thrower& self) -> kio::Task<int> {
+      co_await kio::yield();
+      ++self.finished;
+      co_return 2;
+    }(*this));
+  }
+  di::Context& ctx;
+  int finished = 0;
+};
+
+TEST(Lifecycle, ContextTaskExceptionIsLoggedWithTheServiceNameAndSiblingsRun) {
+  g_lines.clear();
+  kio::set_log_sink(capture_line);
+  kio_test::rt().block_on([]() -> kio::Task<void> {
+    di::Registry reg;
+    auto t = reg.add<Thrower>(
+        di::every_core, [](di::Context& c) { return Thrower(c); }, di::Options{.name = "thrower"});
+    CO_ASSERT(static_cast<bool>(co_await reg.start()));
+    for (int i = 0; i < 100 && reg.local<Thrower>(t)->ctx.tasks() != 0; ++i)
+      co_await kio::yield();
+    EXPECT_EQ(reg.local<Thrower>(t)->ctx.tasks(), 0u);
+    EXPECT_EQ(reg.local<Thrower>(t)->finished, 1);
+    co_await reg.stop();
+  }());
+  kio::set_log_sink(nullptr);
+  ASSERT_EQ(g_lines.size(), 1u);
+  EXPECT_NE(g_lines[0].find("kio::di: a task thrower spawned through its Context threw: boom"),
+            std::string::npos)
+      << g_lines[0];
 }
 
 // ---- requests from inside start()/stop() ------------------------------------------------------

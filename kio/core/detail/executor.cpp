@@ -24,9 +24,7 @@ namespace {
 constexpr std::chrono::seconds teardown_patience{10};
 }  // namespace
 
-Executor& this_executor(const char* what) {
-  if (Executor* e = tls_executor) [[likely]]
-    return *e;
+void no_executor(const char* what) noexcept {
   log_error("{} called outside a kio worker thread; use Runtime::block_on to enter the runtime",
             what);
   std::abort();

@@ -117,8 +117,14 @@ inline constinit thread_local Executor* tls_executor = nullptr;
 inline Executor* current_executor() noexcept {
   return tls_executor;
 }
+/// Logs that `what` was called outside a worker thread, and aborts.
+[[noreturn]] void no_executor(const char* what) noexcept;
 /// The executor of the calling worker thread; terminates with a message outside workers.
-Executor& this_executor(const char* what);
+inline Executor& this_executor(const char* what) {
+  if (Executor* e = tls_executor) [[likely]]
+    return *e;
+  no_executor(what);
+}
 
 class Executor {
  public:

@@ -5,17 +5,6 @@
 #include <new>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define KIO_FRAME_POOL_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define KIO_FRAME_POOL_ASAN 1
-#endif
-#endif
-#ifdef KIO_FRAME_POOL_ASAN
-#include <sanitizer/asan_interface.h>
-#endif
-
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/mailbox.hpp"
 
@@ -53,26 +42,6 @@ Depot& depot() {
   return *d;
 }
 }  // namespace
-
-void FramePool::poison(void* block, std::size_t bytes) noexcept {
-#ifdef KIO_FRAME_POOL_ASAN
-  // The first word is the free-list link, read when the block is taken.
-  ASAN_POISON_MEMORY_REGION(static_cast<char*>(block) + sizeof(FreeBlock),
-                            bytes - sizeof(FreeBlock));
-#else
-  (void)block;
-  (void)bytes;
-#endif
-}
-
-void FramePool::unpoison(void* block, std::size_t bytes) noexcept {
-#ifdef KIO_FRAME_POOL_ASAN
-  ASAN_UNPOISON_MEMORY_REGION(block, bytes);
-#else
-  (void)block;
-  (void)bytes;
-#endif
-}
 
 void* FramePool::refill(std::size_t c) {
   const std::size_t bytes = (c + 1) * granule;

@@ -4,14 +4,17 @@
 // and does not cancel its siblings; join() is not cancellable (the registry joins before stop()
 // and again after it, so nothing spawned by a service outlives it). Children run with the scope's
 // token, linked to the core's shutdown token.
+// A child is the spawned Task's own frame: the scope owns it and sets a small node of its own (kept
+// for reuse) as the task's final hook (kio/core/task.hpp), so a spawn costs no wrapper coroutine
+// and, in steady state, no allocation beyond the task's pooled frame.
 // Threading: one core. Lifetime: joined before it is destroyed (the destructor terminates with a
-// message otherwise, except while a stopping runtime destroys suspended frames).
+// message otherwise, except while a stopping runtime destroys suspended frames, when it destroys
+// its children's frames itself).
 #pragma once
 
 #include <coroutine>
 #include <cstddef>
 #include <exception>
-#include <string_view>
 #include <utility>
 
 #include "kio/core/cancel.hpp"
@@ -20,53 +23,7 @@
 
 namespace kio::di::detail {
 
-class TaskScope;
-class ScopeChild;
 struct ServiceDef;
-
-struct ScopeChildPromise : kio::detail::PromiseBase {
-  template <class... A>
-  explicit ScopeChildPromise(TaskScope& s, A&&...) noexcept : scope(&s) {}
-  ~ScopeChildPromise();
-  ScopeChild get_return_object() noexcept;
-  void return_void() const noexcept {}
-  void unhandled_exception() noexcept { error = std::current_exception(); }
-  struct Final {
-    bool await_ready() const noexcept { return false; }
-    std::coroutine_handle<> await_suspend(std::coroutine_handle<ScopeChildPromise> h) noexcept;
-    void await_resume() const noexcept {}
-  };
-  Final final_suspend() const noexcept { return {}; }
-
-  TaskScope* scope;
-  ScopeChildPromise* prev = nullptr;
-  ScopeChildPromise* next = nullptr;
-  bool linked = false;
-  std::exception_ptr error;
-};
-
-class ScopeChild {
- public:
-  using promise_type = ScopeChildPromise;
-  explicit ScopeChild(std::coroutine_handle<ScopeChildPromise> h) noexcept : h_(h) {}
-  ScopeChild(ScopeChild&& o) noexcept : h_(std::exchange(o.h_, {})) {}
-  ~ScopeChild() {
-    if (h_) h_.destroy();
-  }
-  std::coroutine_handle<ScopeChildPromise> release() noexcept { return std::exchange(h_, {}); }
-
- private:
-  std::coroutine_handle<ScopeChildPromise> h_;
-};
-
-inline ScopeChild ScopeChildPromise::get_return_object() noexcept {
-  return ScopeChild(std::coroutine_handle<ScopeChildPromise>::from_promise(*this));
-}
-
-template <class T>
-ScopeChild scope_child(TaskScope& /*read by the promise*/, Task<T> task) {
-  co_await std::move(task);
-}
 
 class TaskScope {
  public:
@@ -77,12 +34,16 @@ class TaskScope {
   TaskScope& operator=(const TaskScope&) = delete;
   ~TaskScope();
 
-  /// Call on the scope's core (where it was created).
+  /// Call on the scope's core (where it was created). The task is queued to run.
   template <class T>
   void spawn(Task<T> task) {
-    auto h = scope_child(*this, std::move(task)).release();
+    auto h = task.release();
+    Child* c = spare_ ? spare_ : new_child();
+    spare_ = c->next_spare;
+    c->frame = h;
+    ++running_;
     h.promise().token = src_.token();
-    link(h.promise());
+    h.promise().continuation = kio::detail::hook_continuation(c);
     ex_->schedule(h);
   }
   void cancel() noexcept { src_.request_cancel(); }
@@ -99,40 +60,39 @@ class TaskScope {
   JoinAwaiter join() noexcept { return JoinAwaiter{*this}; }
 
  private:
-  friend struct ScopeChildPromise;
-  void link(ScopeChildPromise& p) noexcept {
-    p.next = head_;
-    if (head_) head_->prev = &p;
-    head_ = &p;
-    p.linked = true;
-    ++running_;
+  // One per running child, recycled: a spawn takes a spare node, the child's end gives it back.
+  // Every node ever made is on `all_` (freed with the scope); a running child's has its frame.
+  struct Child : kio::detail::FinalHook {
+    explicit Child(TaskScope* s) noexcept
+        : FinalHook{&TaskScope::child_done, &TaskScope::child_failed}, scope(s) {}
+    TaskScope* scope;
+    std::coroutine_handle<> frame{};
+    Child* next_spare = nullptr;
+    Child* next_made = nullptr;
+  };
+
+  Child* new_child();
+  static std::coroutine_handle<> child_done(kio::detail::FinalHook* hook,
+                                            std::coroutine_handle<> task) noexcept {
+    auto* c = static_cast<Child*>(hook);
+    TaskScope& s = *c->scope;
+    c->frame = {};
+    c->next_spare = s.spare_;
+    s.spare_ = c;
+    task.destroy();
+    if (--s.running_ == 0 && s.joiner_) [[unlikely]]
+      return std::exchange(s.joiner_, {});
+    return std::noop_coroutine();
   }
-  void unlink(ScopeChildPromise& p) noexcept {
-    if (p.prev)
-      p.prev->next = p.next;
-    else
-      head_ = p.next;
-    if (p.next) p.next->prev = p.prev;
-    p.linked = false;
-    --running_;
-  }
-  std::coroutine_handle<> child_done(std::coroutine_handle<ScopeChildPromise> h) noexcept;
+  static void child_failed(kio::detail::FinalHook* hook, std::exception_ptr e) noexcept;
 
   CancelSource src_;
   const ServiceDef* owner_;
   kio::detail::Executor* ex_;
-  ScopeChildPromise* head_ = nullptr;
+  Child* spare_ = nullptr;
+  Child* all_ = nullptr;
   std::size_t running_ = 0;
   std::coroutine_handle<> joiner_{};
 };
-
-inline ScopeChildPromise::~ScopeChildPromise() {
-  if (linked) scope->unlink(*this);
-}
-
-inline std::coroutine_handle<> ScopeChildPromise::Final::await_suspend(
-    std::coroutine_handle<ScopeChildPromise> h) noexcept {
-  return h.promise().scope->child_done(h);
-}
 
 }  // namespace kio::di::detail

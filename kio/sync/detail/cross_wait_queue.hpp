@@ -36,6 +36,7 @@
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
 #include "kio/core/detail/mailbox.hpp"
+#include "kio/core/error.hpp"
 #include "kio/core/runtime.hpp"
 #include "kio/core/task.hpp"
 
@@ -89,7 +90,7 @@ struct CrossWaiter {
   CrossWaiter* prev = nullptr;
   CrossWaiter* next = nullptr;
   CrossWaitQueue* queue = nullptr;  // non-null exactly while queued
-  std::error_code ec;
+  std::error_code ec = no_error;
   bool injected = false;  // resumption posted through the inject queue
 
   // ---- set by prepare() on the waiter's core, then read-only

@@ -18,6 +18,7 @@
 
 #include "kio/core/cancel.hpp"
 #include "kio/core/detail/executor.hpp"
+#include "kio/core/error.hpp"
 #include "kio/core/task.hpp"
 
 namespace kio::detail {
@@ -42,7 +43,7 @@ struct SyncWaiter {
   std::coroutine_handle<> handle;
   Executor* ex = nullptr;
   CancelRegistration reg;
-  std::error_code ec;
+  std::error_code ec = no_error;  // success until a failure is stored (wake(w) leaves it)
 
  private:
   static inline void on_cancel(void* self) noexcept;
@@ -87,16 +88,24 @@ class WaitList {
     --size_;
   }
 
-  /// Unlinks `w`, stores `ec` as its result and queues its coroutine on its executor.
-  void wake(SyncWaiter* w, std::error_code ec = {}) {
+  /// Unlinks `w` and queues its coroutine on its executor; its result stays success.
+  void wake(SyncWaiter* w) {
     remove(w);
     w->reg.disarm();
-    w->ec = ec;
     w->ex->schedule(w->handle);
   }
+  /// The same, with `ec` as its result.
+  void wake(SyncWaiter* w, std::error_code ec) {
+    w->ec = ec;
+    wake(w);
+  }
 
-  /// Wakes every queued waiter with `ec`, in FIFO order.
-  void wake_all(std::error_code ec = {}) {
+  /// Wakes every queued waiter (with `ec` as their result), in FIFO order.
+  void wake_all() {
+    while (head_)
+      wake(head_);
+  }
+  void wake_all(std::error_code ec) {
     while (head_)
       wake(head_, ec);
   }
