@@ -422,7 +422,11 @@ RequestParser::Step RequestParser::parse_fields(char* base, const char* end) noe
     // the value is a valid Host when nothing but trailing OWS follows what that scan took.
     const bool host = name.size() == 4 && detail::iequals(name, "host");
     const char* host_end = nullptr;
-    if (host) host_end = scan_host(p, lim);
+    if (host) {
+      host_end = scan_host(p, lim);
+      // Host characters are field characters: a scan that stopped at the CR took the value.
+      if (host_end != nullptr && host_end < lim && *host_end == '\r') p = host_end;
+    }
     for (;;) {
       p = detail::skip_value_words(p, lim);
       if (p < lim && is(*p, detail::field_char)) {

@@ -357,6 +357,8 @@ void Executor::run() {
     run_ready(opts_.ready_batch);
 
     Clock::time_point now = Clock::now();
+    turn_time_ = now;  // what the timer callbacks below see
+    turn_time_valid_ = true;
     if (!timers_.empty()) timers_.fire_expired(now);
     note_activity(now);
 
@@ -381,6 +383,7 @@ void Executor::run() {
     } else {
       wait_for_events(now);
     }
+    turn_time_valid_ = false;  // time passed in the kernel: read again when asked
     reap();
   }
   teardown();

@@ -149,6 +149,18 @@ class Executor {
   unsigned index() const noexcept { return index_; }
   Runtime& runtime() const noexcept { return rt_; }
   void schedule(std::coroutine_handle<> h) { ready_.push(h); }
+  /// The clock, read at most once per loop turn: the first call after the loop's wait for events
+  /// reads it, later calls until the next wait return that reading. For deadlines seconds away
+  /// (HTTP's idle, request and send timeouts), where a clock read per request shows: a deadline
+  /// computed from it is early by at most the time this turn's resumptions ran so far. Sleeps,
+  /// kio::timeout and the timer heap read the clock themselves.
+  Clock::time_point turn_time() noexcept {
+    if (!turn_time_valid_) {
+      turn_time_ = Clock::now();
+      turn_time_valid_ = true;
+    }
+    return turn_time_;
+  }
 
   /// An SQE for a tracked operation whose CQEs go to `c`. Flushes the SQ if it is full.
   io_uring_sqe* prepare(Completion* c) {
@@ -257,6 +269,8 @@ class Executor {
   CoreMetrics metrics_;  // messages_sent/received stay 0 here: mail_sent_/mail_received_ count them
   Phase phase_ = Phase::running;
   Clock::time_point grace_deadline_ = Clock::time_point::max();
+  Clock::time_point turn_time_{};
+  bool turn_time_valid_ = false;
   // idle trim: tasks_run as last seen by the loop and when it changed; its value at the last trim
   std::uint64_t seen_tasks_ = 0;
   std::uint64_t trimmed_at_ = 0;

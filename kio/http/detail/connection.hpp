@@ -252,6 +252,13 @@ class Connection {
   using Buffer = recv_buffer_t<Stream>;
   using Segment = ConnWork::Segment;
 
+  /// Now, for deadlines: the loop turn's clock reading (Executor::turn_time).
+  static Clock::time_point turn_time() noexcept {
+    if (kio::detail::Executor* ex = kio::detail::current_executor()) [[likely]]
+      return ex->turn_time();
+    return Clock::now();
+  }
+
   /// How serve() ended, and what run() still owes the peer.
   enum class Ending : unsigned char {
     close,       // peer gone, I/O error, idle timeout, stop while idle: just close
@@ -268,7 +275,6 @@ class Connection {
     std::size_t consumed = 0;        // the size of the request an async handler is due for
     const Handler* async = nullptr;  // set by process(): await this handler next
     bool close = false;              // the connection closes after this batch
-    bool awaited = false;            // an async handler ran: the clock moved on
   };
 
   static std::span<char> chars(Buffer& b) noexcept {
@@ -375,7 +381,7 @@ Task<void> Connection<Stream>::run() {
       // already waiting on a connection accepted just before the stop.)
       if (registry_.stopping() && !std::exchange(input_waiting_, false) && !input_pending()) break;
       node_.idle = &waits;
-      timer_.arm(Clock::now() + opts_.idle_timeout, waits);
+      timer_.arm(turn_time() + opts_.idle_timeout, waits);
       if constexpr (requires { stream_.readable(); }) {
         // Nothing is taken here, so this frame holds no lease or result: serve() receives.
         Result<void> ready = co_await stream_.readable();
@@ -428,7 +434,6 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* firs
     // (its deadline: 408). Nothing pending any more: idle again, back to run().
     const bool idle = first != nullptr || ready;
     Result<Buffer> got{std::error_code{}};  // holds the lease until the batch is sent
-    const Clock::time_point now = Clock::now();
     if (first) {
       got = std::move(*std::exchange(first, nullptr));
     } else {
@@ -438,7 +443,7 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* firs
         // bytes just received may not end the receive; without this the request timeout would).
         if (peer_gone()) co_return Ending::close;
         if (work_->parser.head_complete())
-          timer_.arm(std::min(now + opts_.body_timeout, work_->request_deadline), *waits_);
+          timer_.arm(std::min(turn_time() + opts_.body_timeout, work_->request_deadline), *waits_);
         else
           timer_.arm(std::min(work_->head_deadline, work_->request_deadline), *waits_);
       }
@@ -474,7 +479,7 @@ Task<typename Connection<Stream>::Ending> Connection<Stream>::serve(Buffer* firs
       co_return Ending::more;
     }
     if (!work_->out.empty()) {
-      timer_.arm((b.awaited ? Clock::now() : now) + opts_.send_timeout, *waits_);
+      timer_.arm(turn_time() + opts_.send_timeout, *waits_);
       Result<void> sent;
       std::size_t done = 0;  // bytes of out sent by the fast path
       if constexpr (requires { stream_.send(std::span<const std::byte>()); }) {
@@ -544,7 +549,6 @@ Task<void> Connection<Stream>::run_async(Batch& b) {
   Request& req = work_->parser.request();
   Response resp;
   bool failed = false;
-  b.awaited = true;
   try {
     resp = co_await std::exchange(b.async, nullptr)->call_async(req);
   } catch (...) {
@@ -753,7 +757,7 @@ template <class Stream>
   requires HttpStream<Stream>
 void Connection<Stream>::keep_leftover(std::span<char> data, std::size_t off, bool idle) {
   if (off < data.size() && (idle || off > 0)) {
-    const Clock::time_point first_byte = Clock::now();
+    const Clock::time_point first_byte = turn_time();
     work_->head_deadline = first_byte + opts_.header_timeout;
     work_->request_deadline = first_byte + opts_.request_timeout;
   }
