@@ -1,10 +1,14 @@
 // Description: sleep_for/sleep_until ordering, loose accuracy bounds and cancellation.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <random>
+#include <thread>
 #include <vector>
 
+#include "co_assert.hpp"
+#include "kio/core/detail/executor.hpp"
 #include "kio/kio.hpp"
 #include "one_worker.hpp"
 
@@ -73,6 +77,35 @@ TEST(Sleep, NeverWakesEarlyAndNotFarLate) {
   auto elapsed = rt().block_on(body());
   EXPECT_GE(elapsed, 30ms);
   EXPECT_LT(elapsed, 30ms + 2s);  // loose: CI machines can be slow, never flaky
+}
+
+// Executor::turn_time: one clock reading per loop turn, read again after the loop waited.
+TEST(Sleep, TurnTimeIsReadOncePerTurnAndAfterEveryWait) {
+  auto body = []() -> kio::Task<void> {
+    kio::detail::Executor& ex = kio::detail::this_executor("test");
+    const auto before = Clock::now();
+    const auto t1 = ex.turn_time();
+    std::this_thread::sleep_for(2ms);  // (blocks the worker: time passes within the turn)
+    EXPECT_EQ(ex.turn_time(), t1);     // the same turn: the same reading, however long it runs
+    EXPECT_LE(t1, Clock::now());
+    // The loop sleeps in the kernel, with no timer due, until a thread writes to a pipe.
+    int fds[2];
+    CO_ASSERT(::pipe(fds) == 0);
+    std::thread writer([w = fds[1]] {
+      std::this_thread::sleep_for(20ms);
+      EXPECT_EQ(::write(w, "x", 1), 1);
+    });
+    std::byte got[1];
+    auto n = co_await kio::read(fds[0], got);
+    writer.join();
+    ::close(fds[0]);
+    ::close(fds[1]);
+    EXPECT_TRUE(n && *n == 1);
+    const auto t2 = ex.turn_time();
+    EXPECT_GE(t2 - before, 20ms);  // a fresh reading, not the one from before the wait
+    EXPECT_LE(t2, Clock::now());
+  };
+  rt().block_on(body());
 }
 
 TEST(Sleep, SleepUntilPastDeadlineStillYields) {
