@@ -12,6 +12,7 @@
 // its children's frames itself).
 #pragma once
 
+#include <cassert>
 #include <coroutine>
 #include <cstddef>
 #include <exception>
@@ -38,6 +39,7 @@ class TaskScope {
   template <class T>
   void spawn(Task<T> task) {
     auto h = task.release();
+    assert(h && "kio::di::Context::spawn: an empty Task");
     Child* c = spare_ ? spare_ : new_child();
     spare_ = c->next_spare;
     c->frame = h;
