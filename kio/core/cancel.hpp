@@ -85,11 +85,11 @@ class CancelRegistration {
 
  private:
   friend class CancelSource;
-  detail::CancelState* state_ = nullptr;
-  CancelRegistration* prev_ = nullptr;
-  CancelRegistration* next_ = nullptr;
-  Fn fn_ = nullptr;
-  void* ctx_ = nullptr;
+  detail::CancelState* state_ = nullptr;  // the rest is written by arm(), read only while armed
+  CancelRegistration* prev_;
+  CancelRegistration* next_;
+  Fn fn_;
+  void* ctx_;
 };
 
 /// Owns a cancellation state. Not movable: tokens point into it. Optionally linked to a parent

@@ -37,11 +37,12 @@ struct SyncWaiter {
   template <class P>
   bool enqueue(std::coroutine_handle<P> h, WaitList& l);
 
-  SyncWaiter* prev = nullptr;
-  SyncWaiter* next = nullptr;
+  // prev, next, handle and ex are written by enqueue() and read only while queued.
+  SyncWaiter* prev;
+  SyncWaiter* next;
   WaitList* list = nullptr;  // non-null exactly while queued
   std::coroutine_handle<> handle;
-  Executor* ex = nullptr;
+  Executor* ex;
   CancelRegistration reg;
   std::error_code ec = no_error;  // success until a failure is stored (wake(w) leaves it)
 
@@ -83,7 +84,6 @@ class WaitList {
       w->next->prev = w->prev;
     else
       tail_ = w->prev;
-    w->prev = w->next = nullptr;
     w->list = nullptr;
     --size_;
   }
