@@ -23,6 +23,13 @@ bool static_less(std::string_view a, std::string_view b) noexcept {
   if (a.size() != b.size()) return a.size() < b.size();
   return a < b;
 }
+/// Where `path` is, or would go, in a table sorted by static_less.
+template <class Table>
+auto static_slot(Table& st, std::string_view path) noexcept {
+  return std::lower_bound(st.begin(), st.end(), path, [](const auto& e, std::string_view p) {
+    return static_less(e.first, p);
+  });
+}
 }  // namespace
 
 struct Router::Node {
@@ -182,9 +189,7 @@ Router& Router::route(std::string_view method, std::string_view pattern, Handler
   n->resolve();  // (handlers may have moved: every pointer is taken again)
   if (pattern.find_first_of(":*") == std::string_view::npos) {
     auto& st = root_->statics;
-    auto at =
-        std::lower_bound(st.begin(), st.end(), pattern,
-                         [](const auto& e, std::string_view p) { return static_less(e.first, p); });
+    auto at = static_slot(st, pattern);
     if (at == st.end() || at->first != pattern) st.emplace(at, std::string(pattern), n);
   }
   return *this;
@@ -248,9 +253,7 @@ Router::Match Router::match(Request& req) const noexcept {
     return Match{Status::ok, root_->options_star.get(), root_->server_allow};
   if (req.path.empty() || req.path[0] != '/') return {};
   if (const auto& st = root_->statics; !st.empty()) {
-    auto at =
-        std::lower_bound(st.begin(), st.end(), req.path,
-                         [](const auto& e, std::string_view p) { return static_less(e.first, p); });
+    auto at = static_slot(st, req.path);
     if (at != st.end() && at->first == req.path)
       if (const Handler* h = resolve(*at->second, req)) return Match{Status::ok, h, {}};
   }

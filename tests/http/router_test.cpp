@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "kio/http/router.hpp"
 
@@ -234,4 +236,19 @@ TEST(Router, StaticRoutesGiveWhatTheWalkGives) {
   ASSERT_NE(f.m.handler, nullptr);
   EXPECT_NE(f.m.handler->fixed(), nullptr);
   EXPECT_EQ(probe(r, "GET", "/a/b").m.handler->fixed(), nullptr);
+}
+
+TEST(Router, ManyStaticRoutesOfMixedLengthsAreEachFound) {
+  // The static table is ordered by length first, then bytes. Whatever finds them (the table, or
+  // the walk behind it), every route added in any order is found, and paths between them (same
+  // length and other bytes, a prefix, an extension) are not.
+  const std::vector<std::string> paths = {"/zz", "/",    "/b",       "/a",    "/abc",  "/ab",
+                                          "/ba", "/a/b", "/metrics", "/aaaa", "/zzzz", "/m"};
+  http::Router r;
+  for (const std::string& p : paths)
+    r.get(p, tag("t" + p));
+  for (const std::string& p : paths)
+    EXPECT_EQ(probe(r, "GET", p).which, "t" + p) << p;
+  for (std::string_view miss : {"/c", "/aa", "/abd", "/zzz", "/metricz", "/aaaaa", "/a/c"})
+    EXPECT_EQ(probe(r, "GET", miss).m.status, http::Status::not_found) << miss;
 }
