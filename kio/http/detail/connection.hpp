@@ -252,11 +252,10 @@ class Connection {
   using Buffer = recv_buffer_t<Stream>;
   using Segment = ConnWork::Segment;
 
-  /// Now, for deadlines: the loop turn's clock reading (Executor::turn_time).
+  /// Now, for deadlines: the loop turn's clock reading (Executor::turn_time). A connection runs
+  /// on a worker (its WaitTimer needs the executor too).
   static Clock::time_point turn_time() noexcept {
-    if (kio::detail::Executor* ex = kio::detail::current_executor()) [[likely]]
-      return ex->turn_time();
-    return Clock::now();
+    return kio::detail::this_executor("kio::http connection").turn_time();
   }
 
   /// How serve() ended, and what run() still owes the peer.
