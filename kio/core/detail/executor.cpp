@@ -242,24 +242,22 @@ void Executor::remove_root(RootNode* n) noexcept {
 void Executor::run_ready(std::size_t limit) {
   // Runs what is ready and then what that woke, up to `limit` resumptions in all, but only while
   // nothing else waits for the loop: an SQE to submit, a completion or deferred task work to
-  // reap, cross-core mail, injected work, a stop request (looked at every 32 resumptions; timers
-  // wait at most `limit`). A chain of wake-ups between tasks costs no loop turn per hop.
-  std::size_t n = ready_.size();
-  if (n > limit) n = limit;
-  std::size_t budget = limit, unchecked = 0;
-  for (;;) {
-    budget -= n;
-    metrics_.tasks_run += n;
-    unchecked += n;
-    while (n--)
-      ready_.pop().resume();
-    if (budget == 0 || ready_.empty()) return;
-    if (unchecked >= 32) {
-      if (loop_has_work()) return;
-      unchecked = 0;
+  // reap, cross-core mail, injected work, a stop request (looked at every 32 resumptions once
+  // the coroutines ready at the start have run; timers wait at most `limit`). A chain of
+  // wake-ups between tasks costs no loop turn per hop.
+  std::size_t first = ready_.size();
+  if (first > limit) first = limit;
+  std::size_t ran = 0;
+  for (; ran < first; ++ran)
+    ready_.pop().resume();
+  for (std::size_t check_at = 32; ran < limit && !ready_.empty(); ++ran) {
+    if (ran >= check_at) {
+      if (loop_has_work()) break;
+      check_at = ran + 32;
     }
-    n = ready_.size() < budget ? ready_.size() : budget;
+    ready_.pop().resume();
   }
+  metrics_.tasks_run += ran;
 }
 
 bool Executor::loop_has_work() noexcept {

@@ -20,14 +20,16 @@ class ReadyQueue {
   std::size_t size() const noexcept { return tail_ - head_; }
 
   void push(std::coroutine_handle<> h) {
-    if (size() == mask_ + 1) grow();
+    if (size() == mask_ + 1) [[unlikely]]
+      grow();
     buf_[tail_++ & mask_] = h;
   }
   std::coroutine_handle<> pop() noexcept { return buf_[head_++ & mask_]; }
   void clear() noexcept { head_ = tail_ = 0; }
 
  private:
-  void grow() {
+  // Out of line: inlined, it made every caller of push() save and restore registers.
+  [[gnu::noinline, gnu::cold]] void grow() {
     const std::size_t cap = (mask_ + 1) * 2;
     auto next = std::make_unique<std::coroutine_handle<>[]>(cap);
     const std::size_t n = size();

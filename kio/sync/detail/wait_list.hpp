@@ -30,7 +30,11 @@ struct SyncWaiter {
   /// Awaiters may be moved only before they are awaited; the copy starts unqueued.
   SyncWaiter(SyncWaiter&& o) noexcept : ec(o.ec) { assert(!o.list); }
   SyncWaiter& operator=(SyncWaiter&&) = delete;
-  inline ~SyncWaiter();
+  // Runs after every wait: only the check belongs on that path (leaving the list is cold).
+  [[gnu::always_inline]] ~SyncWaiter() {
+    if (list) [[unlikely]]
+      abandon();
+  }
 
   /// Queues the waiter on `l` for coroutine `h`. Returns false (do not suspend) with
   /// operation_canceled in `ec` if `h`'s ambient token is already cancelled.
@@ -47,6 +51,8 @@ struct SyncWaiter {
   std::error_code ec = no_error;  // success until a failure is stored (wake(w) leaves it)
 
  private:
+  /// The frame is destroyed while suspended (runtime teardown): leaves the list.
+  [[gnu::cold, gnu::noinline]] inline void abandon() noexcept;
   static inline void on_cancel(void* self) noexcept;
 };
 
@@ -116,8 +122,8 @@ class WaitList {
   std::size_t size_ = 0;
 };
 
-inline SyncWaiter::~SyncWaiter() {
-  if (list) list->remove(this);  // frame destroyed while suspended (runtime teardown)
+void SyncWaiter::abandon() noexcept {  // inline by its declaration
+  list->remove(this);
 }
 
 template <class P>
