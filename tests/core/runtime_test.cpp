@@ -113,6 +113,40 @@ TEST(Runtime, YieldInterleavesTasksFairly) {
   EXPECT_EQ(rt.block_on(body()), "ababab");
 }
 
+// Two tasks waking each other through auto-reset events form a chain that never leaves the ready
+// queue. A submitted operation must not wait for the whole ready batch (256 here): the loop looks
+// for waiting I/O every 32 resumptions once the chain runs, submits the nop and resumes its task.
+TEST(Runtime, AChainOfWakeUpsLetsPendingIoInWithin32Resumptions) {
+  kio::Runtime rt(kio::RuntimeOptions{.workers = 1, .ready_batch = 256});
+  auto body = []() -> kio::Task<long> {
+    kio::Event ping(kio::EventMode::auto_reset), pong(kio::EventMode::auto_reset);
+    long hops = 0, seen = -1;
+    bool stop = false;
+    auto side = [](kio::Event& in, kio::Event& out, long& n, bool& end) -> kio::Task<void> {
+      while (!end) {
+        EXPECT_TRUE(co_await in.wait());
+        ++n;
+        out.set();
+      }
+    };
+    auto io = [](kio::Event& start, kio::Event& other, long& n, long& at,
+                 bool& end) -> kio::Task<void> {
+      start.set();  // the chain starts running as soon as this task suspends
+      EXPECT_TRUE(co_await kio::nop());
+      at = n;
+      end = true;
+      start.set();  // both sides wake once more, see `end` and return
+      other.set();
+    };
+    co_await kio::when_all(side(ping, pong, hops, stop), side(pong, ping, hops, stop),
+                           io(ping, pong, hops, seen, stop));
+    co_return seen;
+  };
+  const long seen = rt.block_on(body());
+  EXPECT_GT(seen, 0);   // the chain did run before the nop's completion was reaped
+  EXPECT_LE(seen, 40);  // 32 resumptions and the few ready when the loop looked
+}
+
 TEST(Runtime, DetachedExceptionIsLoggedAndWorkerSurvives) {
   kio::Runtime rt(kio::RuntimeOptions{.workers = 1});
   testing::internal::CaptureStderr();
