@@ -3,6 +3,9 @@
 //   BM_DiStart/N          build, start and stop N services, each requiring a per-requester
 //                         logger (Sharing::per_requester, itself requiring the framework logger):
 //                         2N + 1 instances. N = 10,000 and 100,000 (the O(N^2) check).
+//   BM_DiRemove/N         BM_DiStart's graph, started, then each of the N services removed one
+//                         by one (its logger instance goes with it), then stopped. 10,000 and
+//                         20,000: removals cost O(1) each, so twice N takes about twice as long.
 //   BM_DiStartStop/N      N cycles of: StartStopService's start() posts stop(TestService); the
 //                         cascade stops StartStopService first (its stop() posts
 //                         start(TestService)), TestService stops, starts again, StartStopService
@@ -23,6 +26,7 @@
 // Benchmark chose), rate_per_s, peak_rss_MB, workers, worker0_cpu_ms (CPU time of worker 0 over
 // the run: less sensitive than wall time to other processes on a shared machine). Google
 // Benchmark's own Time column includes fork, runtime creation and exit; read wall_ms.
+// KIO_BENCH_INPROCESS=1 skips the fork (for heaptrack, valgrind).
 // tools/bench-micro checks the targets.
 //
 // A run that fails (a miscount, a start error, a child that died) calls SkipWithError and makes
@@ -39,6 +43,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -66,9 +71,22 @@ struct RunResult {
   char error[256] = {};
 };
 
+/// KIO_BENCH_INPROCESS=1: runs in this process instead (for heaptrack and valgrind, which do
+/// not follow the fork; peak RSS is then the whole program's).
 template <class Fn>
 RunResult in_child(Fn fn) {
   RunResult r;
+  if (const char* e = std::getenv("KIO_BENCH_INPROCESS"); e && *e == '1') {
+    try {
+      r = fn();
+    } catch (const std::exception& e) {
+      std::snprintf(r.error, sizeof r.error, "%s", e.what());
+    }
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    r.maxrss_kb = ru.ru_maxrss;
+    return r;
+  }
   int fds[2];
   if (::pipe(fds) != 0) {
     std::snprintf(r.error, sizeof r.error, "pipe: %s", std::strerror(errno));
@@ -211,6 +229,30 @@ auto start_workload(std::int64_t n) {
       co_await reg.stop();
       stopped = Clock::now();  // the Registry's destructor is not timed (Ichor: queue dtor)
       co_return static_cast<bool>(r);
+    };
+  };
+}
+
+// 1b. runtime removals: BM_DiStart's graph, then every StartService removed one by one (each
+// takes its per-requester logger with it), then the logger service stopped and started again
+// with none left. Linear in N (the /10000 : /20000 pair shows it), like the start.
+auto remove_workload(std::int64_t n) {
+  return [n](unsigned) {
+    return [n](Clock::time_point& stopped) -> kio::Task<bool> {
+      di::Registry reg;
+      add_loggers(reg);
+      std::vector<di::ServiceId> ids;
+      ids.reserve(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i)
+        ids.push_back(reg.add<StartService>(di::every_core,
+                                            [](di::Ref<ILogger> l) { return StartService(l); }));
+      di::StartReport r = co_await reg.start();
+      for (di::ServiceId id : ids)
+        co_await reg.remove(id);
+      const bool gone = !reg.state(ids.back()).has_value();
+      co_await reg.stop();
+      stopped = Clock::now();
+      co_return static_cast<bool>(r) && gone;
     };
   };
 }
@@ -391,6 +433,9 @@ void BM_DiStart(benchmark::State& s) {
 void BM_DiStart_AllCores(benchmark::State& s) {
   run(s, all_cores(), static_cast<double>(s.range(0)), start_workload(s.range(0)));
 }
+void BM_DiRemove(benchmark::State& s) {
+  run(s, 1, static_cast<double>(s.range(0)), remove_workload(s.range(0)));
+}
 void BM_DiStartStop(benchmark::State& s) {
   run(s, 1, static_cast<double>(s.range(0)), start_stop_workload(s.range(0)));
 }
@@ -412,6 +457,7 @@ void BM_DiEvents_AllCores(benchmark::State& s) {
 
 BENCHMARK(BM_DiStart)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DiStart_AllCores)->Arg(10'000)->Arg(100'000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_DiRemove)->Arg(10'000)->Arg(20'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DiStartStop)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DiStartStop_AllCores)->Arg(1'000'000)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_DiCoroutines)->Arg(5'000'000)->Unit(benchmark::kMillisecond);

@@ -52,7 +52,7 @@ Task<void> detail::Partition::tracked(Partition* self, Task<void> t) {
   } catch (const std::exception& e) {
     kio::log_error("kio::di: a background registry operation failed: {}", e.what());
   }
-  --self->messages_;
+  --self->tracked_;
 }
 
 Registry::Registry(RegistryOptions opts) : opts_(opts) {}

@@ -158,6 +158,7 @@ struct Node {
   std::uint8_t nslots = 0;
   std::uint16_t flags = 0;
   std::uint16_t core = 0;
+  std::uint32_t pos = 0;  // dedicated: where the partition lists it among its service's instances
 
   bool has(std::uint16_t f) const noexcept { return (flags & f) != 0; }
   void set(std::uint16_t f) noexcept { flags = static_cast<std::uint16_t>(flags | f); }

@@ -346,45 +346,56 @@ Task<bool> Partition::wait_for(std::uint32_t service, State s, bool expect_share
   co_return r&& w.ok;
 }
 
-bool Partition::waiter_done(const Waiter& w) {
+bool Partition::waiter_done(Waiter& w) {
   if (w.expect_shared && (w.service >= by_service_.size() || !by_service_[w.service]))
     return false;  // not instantiated here yet (add() after start runs in the background)
-  bool done = true, any = false;
-  for_each_instance(w.service, [&](Node& n) {
-    any = true;
-    if (w.by_state) {
-      if (n.state != w.state) done = false;
-      return;
-    }
+  if (w.op == Op::remove && !w.by_state) return !has_instances(w.service);
+  auto done = [&w](const Node& n) {
+    if (w.by_state) return n.state == w.state;
     switch (w.op) {
       case Op::stop:
-        if (n.running()) done = false;
-        break;
+        return !n.running();
       case Op::start:
-        if (n.state == State::starting || n.state == State::stopping ||
-            (n.state == State::waiting && n.cls == Class::pending))
-          done = false;
-        break;
+        return !(n.state == State::starting || n.state == State::stopping ||
+                 (n.state == State::waiting && n.cls == Class::pending));
       case Op::remove:
-        done = false;
         break;
     }
-  });
-  (void)any;
-  return done;
+    return false;
+  };
+  if (w.service < by_service_.size() && by_service_[w.service])
+    return done(*by_service_[w.service]);
+  // Per-requester instances, maybe many: every state change of one of them comes here, so the
+  // scan resumes where the last one stopped (instances before the cursor were done) and looks
+  // at all of them once more only when the cursor reaches the end (one may have gone back, or
+  // moved before the cursor when another was removed). O(instances) per request, not per check.
+  auto it = dedicated_.find(w.service);
+  if (it == dedicated_.end()) return true;
+  const std::vector<Node*>& v = it->second;
+  while (w.cursor < v.size() && done(*v[w.cursor]))
+    ++w.cursor;
+  if (w.cursor < v.size()) return false;
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (!done(*v[i])) {
+      w.cursor = i;
+      return false;
+    }
+  return true;
+}
+
+bool Partition::has_instances(std::uint32_t service) const noexcept {
+  if (service < by_service_.size() && by_service_[service]) return true;
+  return !dedicated_.empty() && dedicated_.count(service) != 0;  // erased once empty
 }
 
 void Partition::check_waiters(std::uint32_t service) {
   for (Waiter* w = waiters_; w; w = w->next) {
     if (w->service != service || w->done.is_set()) continue;
-    if (w->by_state) {
-      bool any = false;
-      for_each_instance(service, [&](Node&) { any = true; });
-      if (!any && (!w->expect_shared || w->ok == false || removed(service))) {
-        w->ok = false;
-        w->done.set();
-        continue;
-      }
+    if (w->by_state && !has_instances(service) &&
+        (!w->expect_shared || w->ok == false || removed(service))) {
+      w->ok = false;
+      w->done.set();
+      continue;
     }
     if (waiter_done(*w)) w->done.set();
   }
@@ -911,7 +922,7 @@ Task<void> Partition::stopped() {
 }
 
 bool Partition::quiet() const noexcept {
-  return messages_ == 0 && runners_ == 0 && !pump_scheduled_ && !pumping_ &&
+  return messages_ == 0 && tracked_ == 0 && runners_ == 0 && !pump_scheduled_ && !pumping_ &&
          !events_.dispatching() && req_head_ == requests_.size();
 }
 

@@ -101,7 +101,7 @@ class Partition {
   /// Until no message, runner, pump or event dispatch of this partition is outstanding.
   Task<void> quiesce();
   /// Removes every instance of `service` here (stopping it first) and waits until they and the
-  /// mirrors of them on other cores are gone.
+  /// mirrors of them on other cores are gone (every message sent meanwhile is delivered).
   Task<void> remove_service(std::uint32_t service);
   /// Whether this partition has anything still to do (for the final quiescence check).
   bool quiet() const noexcept;
@@ -168,6 +168,7 @@ class Partition {
     bool expect_shared = false;
     State state = State::waiting;
     bool ok = true;
+    std::size_t cursor = 0;  // per-requester instances before it were done (waiter_done)
     kio::Event done{};
   };
   class NodeQueue {
@@ -247,7 +248,8 @@ class Partition {
   }
   void noted(Node& n);
   void check_waiters(std::uint32_t service);
-  bool waiter_done(const Waiter& w);
+  bool waiter_done(Waiter& w);
+  bool has_instances(std::uint32_t service) const noexcept;
   bool removed(std::uint32_t service) const noexcept;
   void set_error(Node& n, std::string msg);
   void cancel_runner(Node& n) noexcept;
@@ -271,9 +273,11 @@ class Partition {
     --self->messages_;
   }
   static void undelivered(unsigned core, const char* what) noexcept;
-  /// Runs `t` detached on this core, counted like a message until it ends.
+  /// Runs `t` detached on this core (a plan operation queued behind the registry's lock),
+  /// counted until it ends: quiet() waits for it, remove_service() does not (it may be waiting
+  /// for the lock remove_service's caller holds).
   void track(Task<void> t) {
-    ++messages_;
+    ++tracked_;
     kio::spawn(tracked(this, std::move(t)));
   }
   static Task<void> tracked(Partition* self, Task<void> t);
@@ -311,6 +315,7 @@ class Partition {
   std::size_t initial_ = 0;   // instances of start() not settled yet
   std::size_t runners_ = 0;   // runners in flight
   std::size_t messages_ = 0;  // message tasks in flight
+  std::size_t tracked_ = 0;   // tracked tasks in flight (track())
   RunnerLink* runner_list_ = nullptr;
   Waiter* waiters_ = nullptr;
   kio::Event settled_event_{};

@@ -220,7 +220,9 @@ Node* Partition::provider_for(Node& dep, ServiceDef* p, unsigned slot, const Res
   (void)res;
   if (p->sharing == Sharing::per_requester) {
     Node* d = create_node(p, &dep, initial);
-    dedicated_[p->index].push_back(d);
+    std::vector<Node*>& list = dedicated_[p->index];
+    d->pos = static_cast<std::uint32_t>(list.size());
+    list.push_back(d);
     return d;
   }
   if (core == core_) {
@@ -350,9 +352,13 @@ void Partition::destroy_node(Node& n) {
   if (service < by_service_.size() && by_service_[service] == &n) by_service_[service] = nullptr;
   if (n.has(node_flag::dedicated)) {
     auto it = dedicated_.find(service);
-    if (it != dedicated_.end()) {
-      auto& v = it->second;
-      v.erase(std::remove(v.begin(), v.end(), &n), v.end());
+    if (it != dedicated_.end()) {  // O(1): the last one takes its place
+      std::vector<Node*>& v = it->second;
+      if (n.pos < v.size() && v[n.pos] == &n) {
+        v[n.pos] = v.back();
+        v[n.pos]->pos = n.pos;
+        v.pop_back();
+      }
       if (v.empty()) dedicated_.erase(it);
     }
   }

@@ -81,47 +81,54 @@ void Plan::add(ServiceDef* d) {
   const ServiceMeta& m = *d->meta;
   for (unsigned i = 0; i < m.n_ifaces; ++i) {
     Providers& p = providers_[m.ifaces[i].type];
-    p.all.push_back(d);
+    p.all.defs.push_back(d);
     if (!d->qualifier().empty()) {
       auto it = std::find_if(p.by_qualifier.begin(), p.by_qualifier.end(),
                              [&](const auto& b) { return b.first == d->qualifier(); });
       if (it == p.by_qualifier.end()) {
-        p.by_qualifier.emplace_back(std::string(d->qualifier()), std::vector<ServiceDef*>{});
+        p.by_qualifier.emplace_back(std::string(d->qualifier()), DefList{});
         it = p.by_qualifier.end() - 1;
       }
-      it->second.push_back(d);
+      it->second.defs.push_back(d);
     }
   }
   for (unsigned k = 0; k < m.n_slots; ++k) {
-    std::vector<ServiceDef*>& v = consumers_[m.slots[k].type];
+    std::vector<ServiceDef*>& v = consumers_[m.slots[k].type].defs;
     if (v.empty() || v.back() != d) v.push_back(d);
   }
 }
 
+void Plan::DefList::drop(const ServiceDef* d) {
+  if (++dead * 2 <= defs.size()) return;
+  std::erase_if(defs, [d](const ServiceDef* x) { return x == d || x->removed; });
+  dead = 0;
+}
+
 void Plan::remove(ServiceDef* d) {
   const ServiceMeta& m = *d->meta;
-  auto erase = [d](std::vector<ServiceDef*>& v) {
-    v.erase(std::remove(v.begin(), v.end(), d), v.end());
-  };
   for (unsigned i = 0; i < m.n_ifaces; ++i) {
     auto it = providers_.find(m.ifaces[i].type);
     if (it == providers_.end()) continue;
-    erase(it->second.all);
+    it->second.all.drop(d);
     for (auto& b : it->second.by_qualifier)
-      erase(b.second);
+      if (b.first == d->qualifier()) b.second.drop(d);
   }
   for (unsigned k = 0; k < m.n_slots; ++k) {
+    bool seen = false;  // a service is listed once per interface, however many slots of it
+    for (unsigned j = 0; j < k && !seen; ++j)
+      seen = m.slots[j].type == m.slots[k].type;
+    if (seen) continue;
     auto it = consumers_.find(m.slots[k].type);
-    if (it != consumers_.end()) erase(it->second);
+    if (it != consumers_.end()) it->second.drop(d);
   }
 }
 
 const std::vector<ServiceDef*>* Plan::lookup(TypeKey t, std::string_view q) const {
   auto it = providers_.find(t);
   if (it == providers_.end()) return nullptr;
-  if (q.empty()) return &it->second.all;
+  if (q.empty()) return &it->second.all.defs;
   for (const auto& b : it->second.by_qualifier)
-    if (b.first == q) return &b.second;
+    if (b.first == q) return &b.second.defs;
   return nullptr;
 }
 
@@ -460,7 +467,7 @@ std::vector<Problem> Plan::check_new(ServiceDef* d, unsigned cores, Resolution& 
   for (unsigned i = 0; i < m.n_ifaces; ++i) {
     auto it = consumers_.find(m.ifaces[i].type);
     if (it == consumers_.end()) continue;
-    for (ServiceDef* consumer : it->second)
+    for (ServiceDef* consumer : it->second.defs)
       for (unsigned k = 0; k < consumer->meta->n_slots; ++k) {
         const ConsumerSlot c{consumer, static_cast<std::uint8_t>(k)};
         if (consumer->meta->slots[k].type != m.ifaces[i].type) continue;

@@ -13,6 +13,10 @@
 // * The lenient check (add after start) resolves the new service's slots and the slots of
 //   existing consumers it can serve; a missing provider is not an error then (the instance
 //   waits), but a cycle or a cross-core Ref still is.
+// * Removal is lazy: a removed registration stays in the index lists (its ServiceDef lives as
+//   long as the registry, with `removed` set; readers skip it) until a list is more than half
+//   removed entries, when it is compacted in one pass. So removing k of n providers or consumers
+//   of one interface costs O(k) amortised, not O(k n), and registration order is kept.
 #pragma once
 
 #include <cstdint>
@@ -77,9 +81,16 @@ class Plan {
                   std::size_t* rejected = nullptr) const;
 
  private:
+  /// Registrations in order, removed ones included until the list is compacted.
+  struct DefList {
+    std::vector<ServiceDef*> defs;
+    std::size_t dead = 0;  // entries removed since the last compaction
+    /// `d` (in the list) is being removed; compacts once more than half the list is removed.
+    void drop(const ServiceDef* d);
+  };
   struct Providers {
-    std::vector<ServiceDef*> all;
-    std::vector<std::pair<std::string, std::vector<ServiceDef*>>> by_qualifier;
+    DefList all;
+    std::vector<std::pair<std::string, DefList>> by_qualifier;
   };
   const std::vector<ServiceDef*>* lookup(TypeKey t, std::string_view q) const;
   void resolve_slot(const ServiceDef& d, unsigned k, unsigned cores, bool strict,
@@ -90,7 +101,7 @@ class Plan {
                unsigned cores) const;
 
   std::unordered_map<TypeKey, Providers> providers_;
-  std::unordered_map<TypeKey, std::vector<ServiceDef*>> consumers_;  // services with a slot of T
+  std::unordered_map<TypeKey, DefList> consumers_;  // services with a slot of T
 };
 
 }  // namespace kio::di::detail
