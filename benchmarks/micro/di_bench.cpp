@@ -71,22 +71,27 @@ struct RunResult {
   char error[256] = {};
 };
 
-/// KIO_BENCH_INPROCESS=1: runs in this process instead (for heaptrack and valgrind, which do
-/// not follow the fork; peak RSS is then the whole program's).
+/// Runs fn() in this process: its result (or the exception's message) and this process's peak RSS.
+template <class Fn>
+RunResult run_here(Fn& fn) {
+  RunResult out;
+  try {
+    out = fn();
+  } catch (const std::exception& e) {
+    std::snprintf(out.error, sizeof out.error, "%s", e.what());
+  }
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  out.maxrss_kb = ru.ru_maxrss;
+  return out;
+}
+
+/// Runs fn() in a child process. KIO_BENCH_INPROCESS=1: in this process instead (for heaptrack
+/// and valgrind, which do not follow the fork; peak RSS is then the whole program's).
 template <class Fn>
 RunResult in_child(Fn fn) {
+  if (const char* e = std::getenv("KIO_BENCH_INPROCESS"); e && *e == '1') return run_here(fn);
   RunResult r;
-  if (const char* e = std::getenv("KIO_BENCH_INPROCESS"); e && *e == '1') {
-    try {
-      r = fn();
-    } catch (const std::exception& e) {
-      std::snprintf(r.error, sizeof r.error, "%s", e.what());
-    }
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    r.maxrss_kb = ru.ru_maxrss;
-    return r;
-  }
   int fds[2];
   if (::pipe(fds) != 0) {
     std::snprintf(r.error, sizeof r.error, "pipe: %s", std::strerror(errno));
@@ -96,15 +101,7 @@ RunResult in_child(Fn fn) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    RunResult out;
-    try {
-      out = fn();
-    } catch (const std::exception& e) {
-      std::snprintf(out.error, sizeof out.error, "%s", e.what());
-    }
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    out.maxrss_kb = ru.ru_maxrss;
+    const RunResult out = run_here(fn);
     [[maybe_unused]] ssize_t n = ::write(fds[1], &out, sizeof out);
     ::_exit(0);
   }
